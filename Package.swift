@@ -1,0 +1,64 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Targets follow DESIGN.md: each arrow points one way (DNSWire → RecordIndex → DNSResponder →
+// DNSServer → ClusterDNSApp → clusterdns). The import list of a file tells what it is.
+let package = Package(
+    name: "ClusterDNS",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "clusterdns", targets: ["clusterdns"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // RFC 1035/3597/6891 wire format. Pure Swift, no dependencies: bytes in, values out.
+        .target(name: "DNSWire"),
+        // Slim Kubernetes objects: only the fields DNS needs.
+        .target(name: "KubeModel"),
+        // libldns, for RFC 1035 zone files and as an independent decoder in tests.
+        .systemLibrary(name: "CLDNS", providers: [.apt(["libldns-dev"])]),
+        // The immutable snapshot of everything we answer, and how it is built.
+        .target(name: "RecordIndex", dependencies: ["DNSWire", "KubeModel"]),
+        // The spec: query → answer value. Synchronous, no I/O.
+        .target(name: "DNSResponder", dependencies: ["DNSWire", "RecordIndex"]),
+        // Sockets: UDP/TCP listeners, framing, limits.
+        .target(name: "DNSServer", dependencies: [
+            "DNSWire", "DNSResponder", "RecordIndex",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Where objects come from: the manifest directory (YAML/JSON) and zone files.
+        .target(name: "KubeSources", dependencies: [
+            "KubeModel", "DNSWire", "RecordIndex", "CLDNS",
+            .product(name: "Yams", package: "Yams"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Configuration and composition of the running services.
+        .target(name: "ClusterDNSApp", dependencies: [
+            "DNSWire", "RecordIndex", "DNSResponder", "DNSServer", "KubeSources",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "clusterdns", dependencies: [
+            "ClusterDNSApp",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .testTarget(name: "DNSWireTests", dependencies: ["DNSWire", "CLDNS"]),
+        .testTarget(name: "ResponderTests", dependencies: [
+            "DNSWire", "RecordIndex", "DNSResponder", "KubeModel", "KubeSources", "CLDNS",
+        ]),
+        .testTarget(name: "EndToEndTests", dependencies: [
+            "DNSWire", "ClusterDNSApp", "KubeSources", "CLDNS",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
+    ]
+)

@@ -1,0 +1,145 @@
+import DNSWire
+import RecordIndex
+
+/// Bytes in, bytes out: the admission ladder (DESIGN.md "a query's path"), the responder, and
+/// the encoder with the transport's size limit. No sockets here, so the whole path is tested and
+/// benchmarked without them; the UDP and TCP handlers only move bytes.
+public struct QueryProcessor: Sendable {
+    public enum Transport: Sendable {
+        case udp
+        case tcp
+    }
+
+    /// Why a message got no reply at all.
+    public enum DropReason: String, Sendable, CaseIterable {
+        /// Under 12 bytes: no header to answer (RFC 1035 §4.1.1).
+        case short
+        /// QR=1: never answer a response (reflection loops).
+        case response
+    }
+
+    public enum Outcome: Sendable, Equatable {
+        case reply([UInt8], rcode: ResponseCode)
+        case drop(DropReason)
+    }
+
+    /// The largest UDP answer we send whatever the client offers (`--udp-size`, DNS Flag Day 2020).
+    public var udpSize: Int
+
+    public init(udpSize: Int = 1232) {
+        self.udpSize = max(512, min(udpSize, 65535))
+    }
+
+    public func respond(to query: [UInt8], transport: Transport, snapshot: Snapshot) -> Outcome {
+        // 1. Header ladder.
+        guard query.count >= Header.size else { return .drop(.short) }
+        let header = Header(bytes: query)
+        guard !header.isResponse else { return .drop(.response) }
+        guard header.opcode == .query else {
+            // RFC 8906 §8.1.4: NOTIMP, opcode echoed, empty sections, no OPT.
+            return headerOnly(header, .notImp)
+        }
+        // RFC 9619: QDCOUNT must be 1 (0 is valid only with a COOKIE, which we do not support).
+        guard header.qdCount == 1 else { return headerOnly(header, .formErr) }
+
+        // 2. The question, then the rest of the message (for OPT), both as hostile bytes.
+        var reader = WireReader(query, offset: Header.size)
+        let question: Question
+        do {
+            question = try reader.readQuestion()
+        } catch {
+            return headerOnly(header, .formErr)
+        }
+        let questionBytes = query[Header.size..<reader.offset]
+        var edns: EDNS?
+        do {
+            edns = try Self.readEDNS(&reader, header)
+        } catch {
+            return encode(header, questionBytes, Answer.error(.formErr), edns: nil, limit: 512)
+        }
+
+        let limit: Int
+        switch transport {
+        case .tcp: limit = 65535
+        case .udp: limit = edns.map { max(512, min(Int($0.udpPayloadSize), udpSize)) } ?? 512
+        }
+
+        // 3. EDNS version (RFC 6891 §6.1.3): BADVERS, OPT version 0, no answer, AA=0.
+        if let e = edns, e.version != 0 {
+            return encode(header, questionBytes, Answer.error(.badVers), edns: e, limit: limit)
+        }
+        // 4. Class: we serve IN only.
+        guard question.recordClass == .in else {
+            return encode(header, questionBytes, Answer.error(.refused), edns: edns, limit: limit)
+        }
+
+        // 5. Decide, then encode.
+        let answer = Responder.answer(question, in: snapshot)
+        return encode(header, questionBytes, answer, edns: edns, limit: limit)
+    }
+
+    /// Reads the answer, authority and additional sections, keeping only the OPT. Records in a
+    /// query are parsed (so malformed ones are caught) and otherwise ignored.
+    static func readEDNS(_ reader: inout WireReader, _ header: Header) throws -> EDNS? {
+        var edns: EDNS?
+        for section in 0..<3 {
+            let count = section == 0 ? header.anCount : section == 1 ? header.nsCount : header.arCount
+            for _ in 0..<count {
+                let at = reader.offset
+                if case .opt(let e, _) = try reader.readEntry() {
+                    guard section == 2 else { throw WireError(.optOutsideAdditional, at: at) }
+                    guard edns == nil else { throw WireError(.duplicateOPT, at: at) }
+                    edns = e
+                }
+            }
+        }
+        guard reader.remaining == 0 else { throw WireError(.trailingBytes(count: reader.remaining), at: reader.offset) }
+        return edns
+    }
+
+    func responseHeader(_ query: Header, _ rcode: ResponseCode, authoritative: Bool) -> Header {
+        var h = Header()
+        h.id = query.id
+        h.isResponse = true
+        h.opcode = query.opcode
+        h.recursionDesired = query.recursionDesired
+        // RFC 4035 §3.1.6: CD is copied; AD stays 0 from authoritative data; Z is cleared.
+        h.checkingDisabled = query.checkingDisabled
+        h.authoritative = authoritative
+        h.rcodeLow = UInt8(rcode.rawValue & 0x0F)
+        return h
+    }
+
+    func headerOnly(_ query: Header, _ rcode: ResponseCode) -> Outcome {
+        var w = MessageWriter(limit: 512, header: responseHeader(query, rcode, authoritative: false))
+        return .reply(w.finish(), rcode: rcode)
+    }
+
+    func encode(_ query: Header, _ question: ArraySlice<UInt8>, _ answer: Answer, edns: EDNS?, limit: Int) -> Outcome {
+        var w = MessageWriter(limit: limit, header: responseHeader(query, answer.rcode, authoritative: answer.authoritative))
+        w.appendQuestion(verbatim: question)
+        // Our OPT: our size, version 0, DO echoed (RFC 3225), no options echoed (RFC 6891 §6.1.2),
+        // unknown flags cleared (RFC 8906 §8.2.4).
+        let reply = edns.map {
+            EDNS(udpPayloadSize: UInt16(udpSize), extendedRcodeHigh: UInt8(answer.rcode.rawValue >> 4), version: 0, dnssecOK: $0.dnssecOK)
+        }
+        if let reply { w.reserve(reply.wireSize) }
+        var truncated = false
+        for set in answer.answer where !truncated {
+            truncated = !w.append(set, to: .answer)
+        }
+        if !truncated {
+            for set in answer.authority where !truncated {
+                truncated = !w.append(set, to: .authority)
+            }
+        }
+        if !truncated {
+            // RFC 2181 §9: additional data that does not fit is left out without TC.
+            for set in answer.additional {
+                if !w.append(set, to: .additional) { break }
+            }
+        }
+        if truncated { w.setTruncated(true) }
+        return .reply(w.finish(edns: reply), rcode: answer.rcode)
+    }
+}

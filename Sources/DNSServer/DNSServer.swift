@@ -1,0 +1,114 @@
+import DNSResponder
+import Logging
+import NIOCore
+import NIOPosix
+import RecordIndex
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The UDP and TCP listeners on every configured address. UDP uses one socket per event loop
+/// with SO_REUSEPORT so the kernel spreads datagrams over all cores; TCP has one listener whose
+/// connections are spread over the same loops.
+public final class DNSServer: Sendable {
+    public let configuration: ServerConfiguration
+    public let counters = ServerCounters()
+    private let store: SnapshotStore
+    private let processor: QueryProcessor
+    private let group: MultiThreadedEventLoopGroup
+    private let logger: Logger
+    private let channels = Mutex<[Channel]>([])
+
+    public init(configuration: ServerConfiguration, store: SnapshotStore, group: MultiThreadedEventLoopGroup, logger: Logger) {
+        self.configuration = configuration
+        self.store = store
+        self.processor = QueryProcessor(udpSize: configuration.udpSize)
+        self.group = group
+        self.logger = logger
+    }
+
+    /// Binds every listener. Returns the bound addresses (useful when a port was 0).
+    @discardableResult
+    public func start() async throws -> [ServerConfiguration.Endpoint] {
+        var bound: [ServerConfiguration.Endpoint] = []
+        for endpoint in configuration.listen {
+            var port = endpoint.port
+            // UDP first: with port 0 the first socket picks the port and the rest share it.
+            let loops = Array(group.makeIterator())
+            let sockets = configuration.udpSocketsPerAddress ?? loops.count
+            for i in 0..<max(1, sockets) {
+                let channel = try await udpBootstrap(loops[i % loops.count]).bind(host: endpoint.host, port: port).get()
+                if port == 0 { port = channel.localAddress?.port ?? 0 }
+                channels.withLock { $0.append(channel) }
+            }
+            let tcp = try await tcpBootstrap().bind(host: endpoint.host, port: port).get()
+            channels.withLock { $0.append(tcp) }
+            let actual = ServerConfiguration.Endpoint(host: endpoint.host, port: port)
+            bound.append(actual)
+            logger.info("listening", metadata: ["address": "\(actual)", "udp_sockets": "\(sockets)"])
+        }
+        return bound
+    }
+
+    /// Closes every listener. Answers already decided are written first: the query path is
+    /// synchronous, so nothing is half-done when a channel closes.
+    public func stop() async {
+        let all = channels.withLock { c -> [Channel] in
+            defer { c = [] }
+            return c
+        }
+        for channel in all {
+            try? await channel.close().get()
+        }
+    }
+
+    static let batch = 32
+
+    private func udpBootstrap(_ loop: EventLoop) -> DatagramBootstrap {
+        let store = self.store, processor = self.processor, counters = self.counters
+        return DatagramBootstrap(group: loop)
+            .channelOption(.socketOption(.so_reuseaddr), value: 1)
+            .channelOption(ChannelOptions.socket(SocketOptionLevel(SOL_SOCKET), SocketOptionName(SO_REUSEPORT)), value: 1)
+            // Bursts: a larger receive buffer, and up to 64 datagrams per read call (recvmmsg).
+            .channelOption(.socketOption(.so_rcvbuf), value: 4 << 20)
+            // NIO splits one receive buffer across the batch: 2 KiB per datagram holds any query
+            // a client sends without fragmentation.
+            .channelOption(.datagramVectorReadMessageCount, value: Self.batch)
+            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: Self.batch * 2048))
+            .channelOption(.maxMessagesPerRead, value: 4)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(UDPQueryHandler(store: store, processor: processor, counters: counters))
+                }
+            }
+    }
+
+    private func tcpBootstrap() -> ServerBootstrap {
+        let store = self.store, processor = self.processor, counters = self.counters
+        let config = configuration
+        let idle = TimeAmount.seconds(config.tcpIdleTimeout)
+        return ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
+            .childChannelOption(.writeBufferWaterMark, value: .init(low: 32 << 10, high: 64 << 10))
+            .childChannelInitializer { channel in
+                // RFC 7766 §10: a cap on connections; over it, close at once.
+                let open = counters.tcpOpen.wrappingAdd(1, ordering: .relaxed).newValue
+                guard open <= config.maxTCPConnections else {
+                    counters.tcpOpen.subtract(1, ordering: .relaxed)
+                    counters.tcpRejected.add(1, ordering: .relaxed)
+                    return channel.close()
+                }
+                return channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    try sync.addHandler(IdleStateHandler(readTimeout: idle))
+                    try sync.addHandler(ByteToMessageHandler(DNSFrameDecoder()))
+                    try sync.addHandler(TCPQueryHandler(store: store, processor: processor, counters: counters,
+                                                        maxQueries: config.maxQueriesPerConnection, stallTimeout: idle))
+                }
+            }
+    }
+}

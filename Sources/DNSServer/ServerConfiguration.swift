@@ -1,0 +1,46 @@
+/// How the listeners behave. Defaults are the issue's: RFC 7766 limits, a 1232-byte UDP ceiling.
+public struct ServerConfiguration: Sendable {
+    public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
+        public var host: String
+        public var port: Int
+        public init(host: String, port: Int) {
+            self.host = host
+            self.port = port
+        }
+
+        /// `ADDR:PORT`, with IPv6 in brackets: `127.0.0.1:5353`, `[::1]:5353`.
+        public init?(parsing text: String) {
+            if text.hasPrefix("[") {
+                guard let close = text.firstIndex(of: "]") else { return nil }
+                host = String(text[text.index(after: text.startIndex)..<close])
+                let rest = text[text.index(after: close)...]
+                guard rest.hasPrefix(":"), let p = Int(rest.dropFirst()), (0...65535).contains(p) else { return nil }
+                port = p
+            } else {
+                guard let colon = text.lastIndex(of: ":"), !text[..<colon].contains(":"),
+                      let p = Int(text[text.index(after: colon)...]), (0...65535).contains(p) else { return nil }
+                host = String(text[..<colon])
+                port = p
+            }
+            guard !host.isEmpty else { return nil }
+        }
+
+        public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+    }
+
+    public var listen: [Endpoint]
+    /// Largest UDP answer we send (`--udp-size`).
+    public var udpSize: Int = 1232
+    /// Seconds a TCP connection may sit without a complete query (RFC 7766 §6.2.3).
+    public var tcpIdleTimeout: Int64 = 10
+    /// Open TCP connections allowed at once; more are closed on accept.
+    public var maxTCPConnections: Int = 1000
+    /// Queries answered on one TCP connection before it is closed.
+    public var maxQueriesPerConnection: Int = 10_000
+    /// UDP sockets per address: one per event loop with SO_REUSEPORT.
+    public var udpSocketsPerAddress: Int? = nil
+
+    public init(listen: [Endpoint]) {
+        self.listen = listen
+    }
+}

@@ -1,0 +1,55 @@
+import DNSResponder
+import NIOCore
+import RecordIndex
+
+/// One per UDP socket, confined to its event loop. Answers synchronously in `channelRead` and
+/// flushes once per read batch (DESIGN.md, "a query's path").
+final class UDPQueryHandler: ChannelInboundHandler {
+    typealias InboundIn = AddressedEnvelope<ByteBuffer>
+    typealias OutboundOut = AddressedEnvelope<ByteBuffer>
+
+    private let store: SnapshotStore
+    private let processor: QueryProcessor
+    private let counters: ServerCounters
+    private var pending = false
+
+    init(store: SnapshotStore, processor: QueryProcessor, counters: ServerCounters) {
+        self.store = store
+        self.processor = processor
+        self.counters = counters
+    }
+
+    /// Ports of echo, daytime, chargen and time, and 0: replies to them feed reflection loops
+    /// (BIND `ns_client_dropport`, reliability.md §2.1).
+    static let reservedPorts: Set<Int> = [0, 7, 13, 19, 37]
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let envelope = unwrapInboundIn(data)
+        if let port = envelope.remoteAddress.port, Self.reservedPorts.contains(port) {
+            counters.droppedReservedPort.add(1, ordering: .relaxed)
+            return
+        }
+        var buffer = envelope.data
+        let bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
+        counters.queriesUDP.add(1, ordering: .relaxed)
+        switch processor.respond(to: bytes, transport: .udp, snapshot: store.snapshot) {
+        case .drop(let reason):
+            counters.countDrop(reason)
+        case .reply(let reply, _):
+            let out = context.channel.allocator.buffer(bytes: reply)
+            context.write(wrapOutboundOut(AddressedEnvelope(remoteAddress: envelope.remoteAddress, data: out)), promise: nil)
+            pending = true
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if pending {
+            pending = false
+            context.flush()
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        // ICMP port-unreachable and the like surface here; a UDP socket keeps serving.
+    }
+}

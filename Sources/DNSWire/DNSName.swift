@@ -1,0 +1,127 @@
+/// A domain name, kept as its uncompressed wire form (length-prefixed labels ending with the
+/// root's zero byte). Labels are bytes, never split on ".": a label may hold a dot or a zero byte
+/// (RFC 2181 §11). The case of the bytes is preserved; equality and hashing ignore ASCII case
+/// (RFC 4343), so one value serves as a lookup key and as the text to echo.
+public struct DNSName: Sendable {
+    /// Uncompressed wire form, always ending with 0; at most 255 bytes.
+    public let wire: [UInt8]
+
+    /// Wraps bytes already known to be a valid uncompressed name (from the reader or a builder).
+    @inlinable
+    public init(validatedWire wire: [UInt8]) {
+        self.wire = wire
+    }
+
+    public static let root = DNSName(validatedWire: [0])
+
+    /// Builds `labels` followed by `suffix`. Throws when a label is empty or over 63 octets, or the
+    /// name over 255.
+    public init<S: Sequence>(labels: S, suffix: DNSName = .root) throws where S.Element: StringProtocol {
+        var out: [UInt8] = []
+        out.reserveCapacity(suffix.wire.count + 32)
+        for label in labels {
+            let bytes = Array(label.utf8)
+            guard !bytes.isEmpty else { throw WireError(.badPresentation("empty label"), at: out.count) }
+            guard bytes.count <= 63 else { throw WireError(.labelTooLong, at: out.count) }
+            out.append(UInt8(bytes.count))
+            out.append(contentsOf: bytes)
+        }
+        out.append(contentsOf: suffix.wire)
+        guard out.count <= 255 else { throw WireError(.nameTooLong, at: 0) }
+        self.wire = out
+    }
+
+    /// The number of labels, not counting the root.
+    public var labelCount: Int {
+        var count = 0
+        var i = 0
+        while wire[i] != 0 {
+            count += 1
+            i += Int(wire[i]) + 1
+        }
+        return count
+    }
+
+    public var isRoot: Bool { wire.count == 1 }
+
+    /// The labels, outermost first ("www", "example", "com").
+    public var labels: [ArraySlice<UInt8>] {
+        var out: [ArraySlice<UInt8>] = []
+        var i = 0
+        while wire[i] != 0 {
+            let len = Int(wire[i])
+            out.append(wire[(i + 1)..<(i + 1 + len)])
+            i += len + 1
+        }
+        return out
+    }
+
+    /// The first label's bytes (empty for the root).
+    public var firstLabel: ArraySlice<UInt8> {
+        let len = Int(wire[0])
+        return wire[1..<(1 + len)]
+    }
+
+    /// The name without its first label (the root's parent is the root).
+    public var parent: DNSName {
+        if isRoot { return self }
+        return DNSName(validatedWire: Array(wire[(Int(wire[0]) + 1)...]))
+    }
+
+    /// True when `self` equals `ancestor` or lies below it. No allocation: walks label starts and
+    /// compares the remaining bytes case-insensitively.
+    public func isSubdomain(of ancestor: DNSName) -> Bool {
+        labelsAbove(ancestor) != nil
+    }
+
+    /// How many labels `self` has above `ancestor`, or nil when it is not below it.
+    public func labelsAbove(_ ancestor: DNSName) -> Int? {
+        let target = ancestor.wire.count
+        var i = 0
+        var n = 0
+        while true {
+            let remaining = wire.count - i
+            if remaining == target {
+                return DNSName.equalFolded(wire, from: i, ancestor.wire, from: 0, count: target) ? n : nil
+            }
+            if remaining < target || wire[i] == 0 { return nil }
+            i += Int(wire[i]) + 1
+            n += 1
+        }
+    }
+
+    /// A copy with ASCII letters lowered.
+    public func lowercased() -> DNSName {
+        DNSName(validatedWire: wire.map(DNSName.fold))
+    }
+
+    @inlinable
+    static func fold(_ b: UInt8) -> UInt8 {
+        (b >= 0x41 && b <= 0x5A) ? b | 0x20 : b
+    }
+
+    @usableFromInline
+    static func equalFolded(_ a: [UInt8], from ai: Int, _ b: [UInt8], from bi: Int, count: Int) -> Bool {
+        var k = 0
+        while k < count {
+            if fold(a[ai + k]) != fold(b[bi + k]) { return false }
+            k += 1
+        }
+        return true
+    }
+}
+
+extension DNSName: Hashable {
+    public static func == (lhs: DNSName, rhs: DNSName) -> Bool {
+        lhs.wire.count == rhs.wire.count && equalFolded(lhs.wire, from: 0, rhs.wire, from: 0, count: lhs.wire.count)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        // FNV-1a over the folded bytes, fed to the hasher once: cheaper than one combine per byte.
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in wire {
+            h = (h ^ UInt64(DNSName.fold(b))) &* 0x100_0000_01b3
+        }
+        hasher.combine(h)
+    }
+}

@@ -1,0 +1,14 @@
+/// A problem in a source file, located the way editors and compilers print it: `file:line: message`.
+public struct SourceError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var file: String
+    public var line: Int
+    public var message: String
+
+    public init(file: String, line: Int, message: String) {
+        self.file = file
+        self.line = line
+        self.message = message
+    }
+
+    public var description: String { "\(file):\(line): \(message)" }
+}

@@ -1,0 +1,35 @@
+import DNSWire
+
+/// Everything the server answers at one moment. Immutable: built off the query path, published
+/// whole, read by a query through one reference (DESIGN.md, "pin one snapshot").
+public final class Snapshot: Sendable {
+    /// Zones ordered by apex length, longest first, so the first match is the closest enclosing zone.
+    public let zones: [Zone]
+    /// Counts for logs and metrics.
+    public let stats: Stats
+
+    public struct Stats: Sendable, Equatable {
+        public var services = 0
+        public var endpoints = 0
+        public var names = 0
+        public var records = 0
+        public init() {}
+    }
+
+    public init(zones: [Zone], stats: Stats = Stats()) {
+        self.zones = zones.sorted { $0.apex.wire.count > $1.apex.wire.count }
+        var s = stats
+        s.names = zones.reduce(0) { $0 + $1.nodes.count }
+        s.records = zones.reduce(0) { acc, z in acc + z.nodes.values.reduce(0) { $0 + $1.rrsets.reduce(0) { $0 + $1.records.count } } }
+        self.stats = s
+    }
+
+    public static let empty = Snapshot(zones: [])
+
+    /// The closest enclosing zone of `name`, or nil when we are not authoritative for it.
+    @inlinable
+    public func zone(for name: DNSName) -> Zone? {
+        for zone in zones where name.isSubdomain(of: zone.apex) { return zone }
+        return nil
+    }
+}

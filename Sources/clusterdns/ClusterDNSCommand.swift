@@ -1,0 +1,167 @@
+import ArgumentParser
+import ClusterDNSApp
+import DNSServer
+import DNSWire
+import Logging
+import RecordIndex
+
+@main
+struct ClusterDNSCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "clusterdns",
+        abstract: "Kubernetes cluster DNS: the DNS schema of Services, endpoints and pods, served from YAML manifests.",
+        subcommands: [Serve.self, Check.self, Query.self],
+        defaultSubcommand: Serve.self)
+}
+
+/// The index flags, shared by `serve` and `query` (names as in issue 3; meanings as CoreDNS's
+/// kubernetes plugin options, coredns-kubernetes.md §1).
+struct IndexFlags: ParsableArguments {
+    @Option(name: .customLong("cluster-domain"), help: "Cluster domain to serve (repeatable; the first is used for PTR targets). Default: cluster.local")
+    var clusterDomains: [String] = []
+
+    @Option(name: .customLong("reverse-zone"), help: "Reverse zone to serve PTRs in (repeatable). Default: in-addr.arpa and ip6.arpa")
+    var reverseZones: [String] = []
+
+    @Option(help: "TTL of generated records, 0-3600; also the SOA minimum.")
+    var ttl: Int = 5
+
+    @Option(help: "Pod A records <dashed-ip>.<ns>.pod.<zone>: disabled, insecure (any IP), verified (only IPs of known Pods).")
+    var pods: String = "disabled"
+
+    @Option(name: .customLong("namespace"), help: "Expose only this namespace (repeatable). Default: all namespaces")
+    var namespaces: [String] = []
+
+    @Flag(name: .customLong("endpoint-pod-names"), help: "Name endpoints without a hostname after their Pod rather than their dashed IP.")
+    var endpointPodNames = false
+
+    @Flag(name: .customLong("ignore-empty-service"), help: "ClusterIP Services with no ready endpoint answer NXDOMAIN.")
+    var ignoreEmptyService = false
+
+    @Flag(name: .customLong("no-endpoints"), help: "Ignore endpoints: no headless, endpoint or endpoint PTR records.")
+    var noEndpoints = false
+
+    func options() throws -> IndexOptions {
+        var o = IndexOptions()
+        if !clusterDomains.isEmpty { o.clusterDomains = try clusterDomains.map { try Self.zone($0, "--cluster-domain") } }
+        if !reverseZones.isEmpty { o.reverseZones = try reverseZones.map { try Self.zone($0, "--reverse-zone") } }
+        guard (0...3600).contains(ttl) else { throw ValidationError("--ttl must be between 0 and 3600") }
+        o.ttl = UInt32(ttl)
+        guard let mode = Zone.PodRecords(rawValue: pods) else { throw ValidationError("--pods must be disabled, insecure or verified") }
+        o.pods = mode
+        if !namespaces.isEmpty { o.namespaces = Set(namespaces) }
+        o.endpointPodNames = endpointPodNames
+        o.ignoreEmptyService = ignoreEmptyService
+        o.noEndpoints = noEndpoints
+        return o
+    }
+
+    static func zone(_ text: String, _ flag: String) throws -> DNSName {
+        guard let name = try? DNSName(parsing: text.hasSuffix(".") ? text : text + "."), !name.isRoot, name.wire.count < 200 else {
+            throw ValidationError("\(flag) \(text) is not a domain name")
+        }
+        return name
+    }
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Serve DNS over UDP and TCP.")
+
+    @Option(name: .customLong("zones"), help: "Directory of Kubernetes manifests (*.yaml, *.yml, *.json) and zone files (*.zone), reloaded on change.")
+    var zones: String?
+
+    @Option(name: .customLong("listen"), help: "Address to serve UDP and TCP on, ADDR:PORT or [ADDR]:PORT (repeatable). Default: 0.0.0.0:53")
+    var listen: [String] = []
+
+    @Option(name: .customLong("udp-size"), help: "Largest UDP answer in bytes; larger answers set TC (512-65535).")
+    var udpSize = 1232
+
+    @Option(name: .customLong("tcp-idle-timeout"), help: "Seconds a TCP connection may wait for a complete query.")
+    var tcpIdleTimeout = 10
+
+    @Option(name: .customLong("max-tcp-connections"), help: "Open TCP connections allowed at once.")
+    var maxTCPConnections = 1000
+
+    @Option(name: .customLong("max-tcp-queries"), help: "Queries answered on one TCP connection before it is closed.")
+    var maxTCPQueries = 10_000
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel = "info"
+
+    @OptionGroup var index: IndexFlags
+
+    func run() async throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "clusterdns")
+        let endpoints = try (listen.isEmpty ? ["0.0.0.0:53"] : listen).map { text -> ServerConfiguration.Endpoint in
+            guard let e = ServerConfiguration.Endpoint(parsing: text) else { throw ValidationError("--listen \(text): expected ADDR:PORT or [ADDR]:PORT") }
+            return e
+        }
+        guard (512...65535).contains(udpSize) else { throw ValidationError("--udp-size must be between 512 and 65535") }
+        var server = ServerConfiguration(listen: endpoints)
+        server.udpSize = udpSize
+        server.tcpIdleTimeout = Int64(tcpIdleTimeout)
+        server.maxTCPConnections = maxTCPConnections
+        server.maxQueriesPerConnection = maxTCPQueries
+        var options = try index.options()
+        options.nameserverAddresses = NameserverAddresses.forListeners(endpoints)
+        try await ClusterDNS(configuration: ServeConfiguration(zonesDirectory: zones, index: options, server: server), logger: logger).run()
+    }
+}
+
+struct Check: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Validate a zones directory: print the records it serves as zone-file text, or each error as file:line: message.")
+
+    @Argument(help: "The zones directory.")
+    var directory: String
+
+    @OptionGroup var index: IndexFlags
+
+    func run() async throws {
+        let (load, snapshot) = try OfflineTools.load(directory: directory, options: try index.options())
+        print(OfflineTools.zoneText(snapshot), terminator: "")
+        for p in load.problems { printError("\(p)") }
+        if !load.problems.isEmpty { throw ExitCode(1) }
+    }
+}
+
+struct Query: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Answer one question offline from a zones directory and print it like dig.")
+
+    @Argument(help: "The name to look up.")
+    var name: String
+
+    @Argument(help: "The record type (A, AAAA, SRV, PTR, TXT, SOA, NS, CNAME, ANY, TYPEnnn).")
+    var type: String = "A"
+
+    @Option(name: .customLong("zones"), help: "Directory of manifests and zone files.")
+    var zones: String = "zones"
+
+    @OptionGroup var index: IndexFlags
+
+    func run() async throws {
+        guard let qtype = RecordType(mnemonic: type) else { throw ValidationError("unknown record type \(type)") }
+        guard let qname = try? DNSName(parsing: name.hasSuffix(".") ? name : name + ".") else { throw ValidationError("\(name) is not a domain name") }
+        let (load, snapshot) = try OfflineTools.load(directory: zones, options: try index.options())
+        for p in load.problems { printError("\(p)") }
+        print(OfflineTools.query(name: qname, type: qtype, snapshot: snapshot), terminator: "")
+    }
+}
+
+func printError(_ s: String) {
+    var stderr = StandardError()
+    print(s, to: &stderr)
+}
+
+struct StandardError: TextOutputStream {
+    mutating func write(_ string: String) {
+        FileHandleStderr.write(string)
+    }
+}
