@@ -51,14 +51,17 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .testTarget(name: "DNSWireTests", dependencies: ["DNSWire", "CLDNS"]),
-        .testTarget(name: "ResponderTests", dependencies: [
-            "DNSWire", "RecordIndex", "DNSResponder", "KubeModel", "KubeSources", "CLDNS",
-        ]),
-        .testTarget(name: "EndToEndTests", dependencies: [
-            "DNSWire", "ClusterDNSApp", "KubeSources", "CLDNS",
-            .product(name: "NIOCore", package: "swift-nio"),
+        // Shared by the test targets: libldns as a second opinion on every response, zone-text
+        // expectations, and a real server on loopback.
+        .target(name: "TestSupport", dependencies: [
+            "DNSWire", "CLDNS", "RecordIndex", "DNSResponder", "DNSServer", "KubeSources", "ClusterDNSApp",
             .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ], path: "Tests/TestSupport"),
+        .testTarget(name: "DNSWireTests", dependencies: ["DNSWire", "TestSupport"]),
+        .testTarget(name: "ResponderTests", dependencies: [
+            "DNSWire", "RecordIndex", "DNSResponder", "KubeModel", "KubeSources", "TestSupport",
         ]),
+        .testTarget(name: "EndToEndTests", dependencies: ["DNSWire", "ClusterDNSApp", "KubeSources", "TestSupport"]),
     ]
 )

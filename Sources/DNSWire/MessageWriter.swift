@@ -153,14 +153,25 @@ public struct MessageWriter {
     private mutating func writeName(_ name: DNSName, compress: Bool) {
         let w = name.wire
         var i = 0
+        // Label starts of this name become targets only once the name is complete: a pointer
+        // into a name still being written would lead past the end.
+        let firstNew = bytes.count
+        var newLabels = 0
+        defer {
+            var offset = firstNew
+            for _ in 0..<newLabels {
+                registerTarget(offset)
+                offset += Int(bytes[offset]) + 1
+            }
+        }
         while w[i] != 0 {
             if compress, let target = findSuffix(w, from: i) {
                 appendUInt16(0xC000 | UInt16(target))
                 return
             }
-            registerTarget(bytes.count)
             let len = Int(w[i])
             bytes.append(contentsOf: w[i...(i + len)])
+            newLabels += 1
             i += len + 1
         }
         bytes.append(0)

@@ -1,0 +1,37 @@
+# clusterdns — the commands the README promises. `make run` and `make test` work on a fresh
+# Debian machine with Swift: they install the system packages they need first.
+
+SWIFT ?= swift
+LISTEN ?= --listen 127.0.0.1:5353 --listen [::1]:5353
+ZONES ?= zones
+# libldns for zone files and the test decoder; dig, kdig, drill as real clients in tests;
+# NSD and dnsperf for `make bench`.
+DEB_PACKAGES := libldns-dev ldnsutils bind9-dnsutils knot-dnsutils dnsperf nsd util-linux procps
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: deps build release run test bench clean
+
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+run: release
+	.build/release/clusterdns serve --zones $(ZONES) $(LISTEN)
+
+test: build
+	CLUSTERDNS_BIN=$(CURDIR)/.build/debug/clusterdns $(SWIFT) test
+
+bench: release
+	Benchmarks/dnsperf/run.sh
+
+clean:
+	rm -rf .build

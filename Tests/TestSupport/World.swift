@@ -1,0 +1,56 @@
+import ClusterDNSApp
+import DNSResponder
+import DNSServer
+import DNSWire
+import Foundation
+import KubeSources
+import Logging
+import NIOPosix
+import RecordIndex
+import Synchronization
+
+/// A cluster described in YAML (and optional zone files), loaded through the real directory
+/// loader, answered in-process and by a real server on loopback.
+public final class World: Sendable {
+    public let snapshot: Snapshot
+    public let problems: [SourceError]
+    public let directory: String
+    private let server = Mutex<(DNSServer, Int)?>(nil)
+
+    public init(yaml: String, zoneFiles: [String: String] = [:], options: IndexOptions = IndexOptions()) throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("clusterdns-world-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try yaml.write(toFile: dir + "/world.yaml", atomically: true, encoding: .utf8)
+        for (name, text) in zoneFiles { try text.write(toFile: dir + "/" + name, atomically: true, encoding: .utf8) }
+        let (load, snapshot) = try OfflineTools.load(directory: dir, options: options)
+        self.snapshot = snapshot
+        self.problems = load.problems
+        self.directory = dir
+    }
+
+    /// The in-process answer (TCP limits), cross-checked by libldns.
+    public func ask(_ query: [UInt8], transport: QueryProcessor.Transport = .tcp) throws -> Message? {
+        guard case .reply(let bytes, _) = QueryProcessor().respond(to: query, transport: transport, snapshot: snapshot) else { return nil }
+        return try LDNSCheck.decodeBoth(bytes)
+    }
+
+    /// The port of a real server answering from this world's snapshot, started on first use.
+    public func port() async throws -> Int {
+        if let running = server.withLock({ $0 }) { return running.1 }
+        let store = SnapshotStore(snapshot)
+        var config = ServerConfiguration(listen: [.init(host: "127.0.0.1", port: 0)])
+        config.udpSocketsPerAddress = 1
+        let s = DNSServer(configuration: config, store: store, group: TestGroup.shared, logger: Logger(label: "test"))
+        let bound = try await s.start()
+        let port = bound[0].port
+        return server.withLock { current in
+            if let current { Task { await s.stop() }; return current.1 }
+            current = (s, port)
+            return port
+        }
+    }
+}
+
+public enum TestGroup {
+    public static let shared = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+}
