@@ -34,6 +34,24 @@ public final class DNSServer: Sendable {
     public func start() async throws -> [ServerConfiguration.Endpoint] {
         var bound: [ServerConfiguration.Endpoint] = []
         for endpoint in configuration.listen {
+            // With port 0 the UDP socket picks a port the TCP listener may find taken: try again.
+            var attempts = endpoint.port == 0 ? 5 : 1
+            while true {
+                attempts -= 1
+                do {
+                    bound.append(try await bind(endpoint))
+                    break
+                } catch where attempts > 0 {
+                    continue
+                }
+            }
+        }
+        return bound
+    }
+
+    private func bind(_ endpoint: ServerConfiguration.Endpoint) async throws -> ServerConfiguration.Endpoint {
+        var opened: [Channel] = []
+        do {
             var port = endpoint.port
             // UDP first: with port 0 the first socket picks the port and the rest share it.
             let loops = Array(group.makeIterator())
@@ -41,15 +59,17 @@ public final class DNSServer: Sendable {
             for i in 0..<max(1, sockets) {
                 let channel = try await udpBootstrap(loops[i % loops.count]).bind(host: endpoint.host, port: port).get()
                 if port == 0 { port = channel.localAddress?.port ?? 0 }
-                channels.withLock { $0.append(channel) }
+                opened.append(channel)
             }
-            let tcp = try await tcpBootstrap().bind(host: endpoint.host, port: port).get()
-            channels.withLock { $0.append(tcp) }
+            opened.append(try await tcpBootstrap().bind(host: endpoint.host, port: port).get())
+            channels.withLock { $0 += opened }
             let actual = ServerConfiguration.Endpoint(host: endpoint.host, port: port)
-            bound.append(actual)
             logger.info("listening", metadata: ["address": "\(actual)", "udp_sockets": "\(sockets)"])
+            return actual
+        } catch {
+            for c in opened { try? await c.close().get() }
+            throw error
         }
-        return bound
     }
 
     /// Closes every listener. Answers already decided are written first: the query path is
