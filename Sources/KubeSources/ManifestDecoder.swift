@@ -24,9 +24,13 @@ public struct ManifestDecoder {
     public func decode(_ text: String) throws(SourceError) -> Result {
         var result = Result()
         do {
-            for document in try Yams.compose_all(yaml: text) {
+            // The sequence stops at a parse error and keeps it in `error`: check it, or a broken
+            // file would read as a file that ends early.
+            var documents = try Yams.compose_all(yaml: text)
+            while let document = documents.next() {
                 decodeDocument(document, into: &result)
             }
+            if let error = documents.error { throw error }
         } catch let error as YamlError {
             throw SourceError(file: file, line: Self.line(of: error), message: "YAML: \(Self.problem(of: error))")
         } catch {
@@ -82,7 +86,7 @@ public struct ManifestDecoder {
 
     func meta(_ node: Node) throws(SourceError) -> (name: String, namespace: String) {
         let m = node["metadata"]
-        guard let name = m?["name"]?.string, !name.isEmpty else { throw problem(node, "\(node["kind"]?.string ?? "object") has no metadata.name") }
+        guard let name = m?["name"]?.string, !name.isEmpty else { throw problem(m ?? node, "\(node["kind"]?.string ?? "object") has no metadata.name") }
         guard Self.isDNSLabel(name) || node["kind"]?.string == "Pod" else {
             throw problem(node, "\(node["kind"]?.string ?? "object") \(name): name is not a DNS label")
         }

@@ -1,10 +1,9 @@
 import RecordIndex
-import TestSupport
 
 /// The cluster the schema tests run against, modelled on CoreDNS's handler_test world: written
 /// as the manifests a user would have, loaded through the real directory loader.
-enum SpecWorld {
-    static let yaml = """
+public enum SpecWorld {
+    public static let yaml = """
     apiVersion: v1
     kind: Namespace
     metadata: {name: testns}
@@ -191,7 +190,7 @@ enum SpecWorld {
     metadata: {name: ignored, namespace: testns}
     """
 
-    static let world = try! World(yaml: yaml)
+    public static let world = try! World(yaml: yaml)
 
-    static let soa = "cluster.local. 5 IN SOA ns.dns.cluster.local. hostmaster.cluster.local. 0 7200 1800 86400 5"
+    public static let soa = "cluster.local. 5 IN SOA ns.dns.cluster.local. hostmaster.cluster.local. 0 7200 1800 86400 5"
 }
