@@ -27,13 +27,16 @@ public final class ClusterDNS: Sendable {
         let directory = configuration.zonesDirectory.map(ManifestDirectory.init(root:))
         if let directory {
             // The first load must succeed as a directory; bad files inside are reported, not fatal.
+            let clock = ContinuousClock()
+            let start = clock.now
             let load = try directory.scan() ?? directory.current()
+            let loaded = clock.now
             report(load, first: true)
             store.publish(assembler.assemble(load, now: Self.unixTime(), logger: logger))
+            logStats(load: loaded - start, build: clock.now - loaded)
         } else {
             store.publish(assembler.assemble(ManifestDirectory.Load(), now: Self.unixTime(), logger: logger))
         }
-        logStats()
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let server = DNSServer(configuration: configuration.server, store: store, group: group, logger: logger)
@@ -50,10 +53,13 @@ public final class ClusterDNS: Sendable {
             while !Task.isCancelled {
                 try? await Task.sleep(for: configuration.reloadInterval)
                 do {
+                    let clock = ContinuousClock()
+                    let start = clock.now
                     guard let load = try directory.scan() else { continue }
+                    let loaded = clock.now
                     report(load, first: false)
                     store.publish(assembler.assemble(load, now: Self.unixTime(), logger: logger))
-                    logStats()
+                    logStats(load: loaded - start, build: clock.now - loaded)
                 } catch {
                     logger.error("zones directory unreadable; still serving the last good data", metadata: ["error": "\(error)"])
                 }
@@ -79,10 +85,12 @@ public final class ClusterDNS: Sendable {
         }
     }
 
-    func logStats() {
+    /// `load`: reading and decoding changed files; `build`: the snapshot from the objects.
+    func logStats(load: Duration, build: Duration) {
         let s = store.snapshot.stats
         logger.info("snapshot published", metadata: [
             "services": "\(s.services)", "endpoints": "\(s.endpoints)", "names": "\(s.names)", "records": "\(s.records)",
+            "load_ms": "\(load.milliseconds)", "build_ms": "\(build.milliseconds)",
         ])
     }
 
@@ -120,5 +128,11 @@ private final class SignalLatch: Sendable {
             return s.continuation
         }
         c?.resume(returning: name)
+    }
+}
+
+extension Duration {
+    var milliseconds: Int64 {
+        components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
     }
 }

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# make bench: clusterdns against NSD on the same synthetic cluster, in one run.
+# Each server is pinned to CPU 0 and dnsperf to CPU 1; the figure that ranks servers is server CPU
+# time per answered query (utime+stime from /proc over the run), since dnsperf saturates first.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+SERVICES=${SERVICES:-10000}
+SECONDS_PER_RUN=${SECONDS_PER_RUN:-10}
+OUT=${OUT:-$(mktemp -d /tmp/clusterdns-bench.XXXXXX)}
+BIN=.build/release/clusterdns
+PORT_C=${PORT_C:-15353}
+PORT_N=${PORT_N:-15354}
+
+python3 Benchmarks/dnsperf/gen.py "$OUT" "$SERVICES" "${ENDPOINTS_PER_HEADLESS:-10}"
+# The same records as an RFC 1035 zone for NSD, printed by clusterdns itself.
+"$BIN" check "$OUT/zones" | awk -v out="$OUT" '
+  /^; zone cluster.local/ {f = out "/cluster.local.zone"}
+  /^; zone in-addr.arpa/ {f = out "/in-addr.arpa.zone"}
+  /^; zone ip6.arpa/ {f = out "/ip6.arpa.zone"}
+  /^; zone/ && !/cluster.local|in-addr.arpa|ip6.arpa/ {f = ""}
+  f != "" && !/^;/ {print > f}'
+
+cat > "$OUT/nsd.conf" <<CONF
+server:
+  ip-address: 127.0.0.1@$PORT_N
+  server-count: 1
+  username: ""
+  chroot: ""
+  zonesdir: "$OUT"
+  database: ""
+  zonelistfile: "$OUT/zone.list"
+  xfrdfile: "$OUT/xfrd.state"
+  pidfile: "$OUT/nsd.pid"
+  logfile: "$OUT/nsd.log"
+  rrl-ratelimit: 0
+  verbosity: 0
+remote-control:
+  control-enable: no
+zone:
+  name: cluster.local
+  zonefile: cluster.local.zone
+zone:
+  name: in-addr.arpa
+  zonefile: in-addr.arpa.zone
+zone:
+  name: ip6.arpa
+  zonefile: ip6.arpa.zone
+CONF
+
+# CPU ticks of a process and all its descendants (NSD serves from forked children).
+# Each server runs in its own session (setsid), so "all its processes" is the session: NSD forks
+# xfrd, main and server processes, and the first PID does not stay at the top of the tree.
+descendants() { ps -o pid= -s "$1" | grep -vw "$1" || true; }
+cpu_ticks() {
+  local p total=0 t
+  for p in $1 $(descendants "$1"); do
+    # Fields after "pid (comm) ": comm may hold spaces ("nsd: server 1"); utime, stime are 12, 13.
+    t=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{print $12 + $13}')
+    total=$((total + ${t:-0}))
+  done
+  echo $total
+}
+
+measure() { # name pid port queryfile
+  local name=$1 pid=$2 port=$3 file=$4
+  local hz; hz=$(getconf CLK_TCK)
+  # Warm up, then measure.
+  taskset -c 1 dnsperf -s 127.0.0.1 -p "$port" -d "$file" -l 2 -c 4 -q 200 >/dev/null 2>&1 || true
+  local before; before=$(cpu_ticks "$pid")
+  local report; report=$(taskset -c 1 dnsperf -s 127.0.0.1 -p "$port" -d "$file" -l "$SECONDS_PER_RUN" -c 4 -q 200 2>&1)
+  local after; after=$(cpu_ticks "$pid")
+  local completed qps lost
+  completed=$(echo "$report" | awk '/Queries completed:/ {print $3}')
+  lost=$(echo "$report" | awk '/Queries lost:/ {print $3}')
+  qps=$(echo "$report" | awk '/Queries per second:/ {print $4}')
+  local us; us=$(awk -v t=$((after - before)) -v hz="$hz" -v n="$completed" 'BEGIN {printf "%.2f", t / hz * 1e6 / n}')
+  printf "%-11s %-5s %12s %10s %14s\n" "$name" "$(basename "$file" .txt)" "$qps" "$lost" "$us"
+  echo "$name $(basename "$file" .txt) $us" >> "$OUT/results"
+}
+
+setsid taskset -c 0 "$BIN" serve --zones "$OUT/zones" --listen 127.0.0.1:$PORT_C --log-level warning &
+CPID=$!
+setsid taskset -c 0 nsd -d -c "$OUT/nsd.conf" &
+NPID=$!
+trap 'kill -- -$CPID -$NPID 2>/dev/null || true; wait 2>/dev/null || true' EXIT
+for i in $(seq 1 100); do
+  dig @127.0.0.1 -p $PORT_C +short +time=1 +tries=1 dns-version.cluster.local TXT >/dev/null 2>&1 \
+    && dig @127.0.0.1 -p $PORT_N +short +time=1 +tries=1 cluster.local SOA >/dev/null 2>&1 && break
+  sleep 0.2
+done
+
+kill -0 $CPID 2>/dev/null && kill -0 $NPID 2>/dev/null || { echo "a server did not start (port taken?)" >&2; cat "$OUT/nsd.log" >&2 2>/dev/null; exit 1; }
+echo "records: $(grep -c . "$OUT/cluster.local.zone") forward, $(grep -c . "$OUT/in-addr.arpa.zone") reverse"
+printf "%-11s %-5s %12s %10s %14s\n" server load "queries/s" lost "CPU µs/query"
+: > "$OUT/results"
+for load in hits mix; do
+  measure clusterdns $CPID $PORT_C "$OUT/$load.txt"
+  measure nsd $NPID $PORT_N "$OUT/$load.txt"
+done
+for load in hits mix; do
+  awk -v l=$load '$2 == l {v[$1] = $3} END {printf "ratio %-5s clusterdns/nsd CPU per query: %.2f\n", l, v["clusterdns"] / v["nsd"]}' "$OUT/results"
+done
+rss() {
+  local total=0 p r
+  for p in $1 $(descendants "$1"); do r=$(awk '/VmRSS/ {print $2}' "/proc/$p/status" 2>/dev/null); total=$((total + ${r:-0})); done
+  echo "$((total / 1024)) MB"
+}
+echo "resident memory: clusterdns $(rss $CPID), nsd $(rss $NPID) (all processes)"
