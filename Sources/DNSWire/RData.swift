@@ -6,7 +6,8 @@ public enum RData: Hashable, Sendable {
     case ns(DNSName)
     case cname(DNSName)
     case ptr(DNSName)
-    case soa(SOA)
+    /// Boxed: an SOA is rare and large, and would otherwise size every RData.
+    indirect case soa(SOA)
     case srv(SRV)
     /// Character-strings, each at most 255 bytes.
     case txt([[UInt8]])

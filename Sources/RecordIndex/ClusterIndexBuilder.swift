@@ -170,8 +170,9 @@ public struct ClusterIndexBuilder {
     func addEndpointNames(_ t: inout NodeTable, svcName: DNSName, ready: [ReadyAddress], srv: Bool) {
         var targets: [(DNSName, [ResourceRecord])] = []
         var index: [DNSName: Int] = [:]
-        for r in ready {
-            guard let epName = try? DNSName(labels: [r.hostname], suffix: svcName) else { continue }
+        let names = ready.map { try? DNSName(labels: [$0.hostname], suffix: svcName) }
+        for (r, epName) in zip(ready, names) {
+            guard let epName else { continue }
             let rr = addressRecord(epName, r.ip)
             t.add(rr)
             if let i = index[epName] {
@@ -187,8 +188,8 @@ public struct ClusterIndexBuilder {
         var ports: [(String?, String, Int)] = []
         var portTargets: [String: [(DNSName, [ResourceRecord])]] = [:]
         var entries: [String: Int] = [:]
-        for r in ready {
-            guard let epName = try? DNSName(labels: [r.hostname], suffix: svcName), let i = index[epName] else { continue }
+        for (r, epName) in zip(ready, names) {
+            guard let epName, let i = index[epName] else { continue }
             for p in r.ports {
                 let key = "\(p.name ?? "")/\(p.proto.lowercased())/\(p.port!)"
                 if portTargets[key] == nil { ports.append((p.name, p.proto, p.port!)) }
@@ -213,16 +214,13 @@ public struct ClusterIndexBuilder {
             guard let port = UInt16(exactly: number) else { continue }
             let entries = max(1, entriesOverride ?? targets.count * entriesPerTarget)
             let weight = UInt16(max(1, 100 / entries))
+            // One call per RRset: the glue is attached once, not checked per record.
             if let portName, !portName.isEmpty,
                let owner = try? DNSName(labels: ["_" + portName, "_" + proto.lowercased()], suffix: svcName) {
-                for (target, _) in targets {
-                    t.add(ResourceRecord(name: owner, ttl: options.ttl, rdata: .srv(.init(priority: 0, weight: weight, port: port, target: target))), additional: glue)
-                }
+                t.add(targets.map { ResourceRecord(name: owner, ttl: options.ttl, rdata: .srv(.init(priority: 0, weight: weight, port: port, target: $0.0))) }, additional: glue)
             }
-            for (target, _) in targets {
-                let w = UInt16(max(1, 100 / (entriesOverride ?? bareEntries)))
-                t.add(ResourceRecord(name: svcName, ttl: options.ttl, rdata: .srv(.init(priority: 0, weight: w, port: port, target: target))), additional: glue)
-            }
+            let w = UInt16(max(1, 100 / (entriesOverride ?? bareEntries)))
+            t.add(targets.map { ResourceRecord(name: svcName, ttl: options.ttl, rdata: .srv(.init(priority: 0, weight: w, port: port, target: $0.0))) }, additional: glue)
         }
     }
 

@@ -6,14 +6,14 @@ struct NodeTable {
     private(set) var sets: [DNSName: [RRSet]] = [:]
 
     mutating func add(_ rr: ResourceRecord, additional: [ResourceRecord] = []) {
-        var list = sets[rr.name, default: []]
-        if let i = list.firstIndex(where: { $0.type == rr.type }) {
-            if !list[i].records.contains(where: { $0.rdata == rr.rdata }) { list[i].records.append(rr) }
-            for extra in additional where !list[i].additional.contains(extra) { list[i].additional.append(extra) }
-        } else {
-            list.append(RRSet(type: rr.type, records: [rr], additional: additional))
-        }
-        sets[rr.name] = list
+        add([rr], additional: additional)
+    }
+
+    /// Adds records of one owner and type, with the additional records their answer carries.
+    /// Mutates the stored set in place: no copy of a growing RRset per record.
+    mutating func add(_ records: [ResourceRecord], additional: [ResourceRecord]) {
+        guard let first = records.first else { return }
+        sets[first.name, default: []].merge(records, additional: additional)
     }
 
     /// Makes `name` exist with no records (an explicit empty non-terminal).
@@ -43,5 +43,21 @@ struct NodeTable {
         }
         out[apex] = out[apex] ?? Node()
         return out
+    }
+}
+
+extension Array where Element == RRSet {
+    mutating func merge(_ records: [ResourceRecord], additional: [ResourceRecord]) {
+        let type = records[0].type
+        guard let i = firstIndex(where: { $0.type == type }) else {
+            append(RRSet(type: type, records: records, additional: additional))
+            return
+        }
+        for rr in records where !self[i].records.contains(where: { $0.rdata == rr.rdata }) {
+            self[i].records.append(rr)
+        }
+        for extra in additional where !self[i].additional.contains(extra) {
+            self[i].additional.append(extra)
+        }
     }
 }
