@@ -58,6 +58,11 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ], path: "Tests/TestSupport"),
+        // The query path without sockets, with allocations counted (make bench).
+        .target(name: "CMallocCounter", path: "Benchmarks/CMallocCounter"),
+        .executableTarget(name: "QueryPathBenchmark", dependencies: [
+            "CMallocCounter", "DNSWire", "KubeModel", "RecordIndex", "DNSResponder",
+        ], path: "Benchmarks/QueryPath", exclude: ["allocations.json"]),
         .testTarget(name: "DNSWireTests", dependencies: ["DNSWire", "TestSupport"]),
         .testTarget(name: "ResponderTests", dependencies: [
             "DNSWire", "RecordIndex", "DNSResponder", "KubeModel", "KubeSources", "TestSupport",
