@@ -79,8 +79,10 @@ public struct ClusterIndexBuilder {
                     glue.forEach { t.add($0) }
                     if primary { addrs.forEach { clusterIPOwners[$0] = svcName } }
                     // S9/S11: SRV per named port, target the Service; CoreDNS weights (S10).
-                    addServiceSRV(&t, svcName: svcName, ports: svc.ports.map { ($0.name, $0.proto, $0.port) },
-                                  targets: [(svcName, glue)], entriesPerTarget: addrs.count)
+                    for p in svc.ports {
+                        addSRV(&t, svcName: svcName, port: (p.name, p.proto, p.port), targets: [(svcName, glue)],
+                               weight: srvWeight(entries: addrs.count), bareWeight: srvWeight(entries: svc.ports.count * addrs.count))
+                    }
                     // Extension (coredns-kubernetes.md §4 items 1–2): endpoint names and PTRs
                     // under ClusterIP Services.
                     addEndpointNames(&t, svcName: svcName, ready: ready, srv: false)
@@ -197,31 +199,34 @@ public struct ClusterIndexBuilder {
                 if !(portTargets[key]?.contains { $0.0 == epName } ?? false) { portTargets[key, default: []].append(targets[i]) }
             }
         }
+        let total = entries.values.reduce(0, +)
         for p in ports {
             let key = "\(p.0 ?? "")/\(p.1.lowercased())/\(p.2)"
-            addServiceSRV(&t, svcName: svcName, ports: [p], targets: portTargets[key] ?? [], entriesPerTarget: 1, entriesOverride: entries[key])
+            addSRV(&t, svcName: svcName, port: p, targets: portTargets[key] ?? [],
+                   weight: srvWeight(entries: entries[key] ?? 1), bareWeight: srvWeight(entries: total))
         }
     }
 
-    /// SRV at `_<port>._<proto>.<svc>` for named ports (S9, S21) and at the bare Service name for
-    /// every port (S11 extension), with the targets' addresses as additional records (S12).
-    func addServiceSRV(_ t: inout NodeTable, svcName: DNSName, ports: [(String?, String, Int)],
-                       targets: [(DNSName, [ResourceRecord])], entriesPerTarget: Int, entriesOverride: Int? = nil) {
-        guard !targets.isEmpty else { return }
+    /// SRV for one port: at `_<port>._<proto>.<svc>` when the port is named (S9, S21) and at the
+    /// bare Service name (S11 extension), with the targets' addresses as additional records (S12).
+    /// One call per RRset, so the glue is attached once.
+    func addSRV(_ t: inout NodeTable, svcName: DNSName, port: (name: String?, proto: String, number: Int),
+                targets: [(DNSName, [ResourceRecord])], weight: UInt16, bareWeight: UInt16) {
+        guard !targets.isEmpty, let number = UInt16(exactly: port.number) else { return }
         let glue = targets.flatMap(\.1)
-        let bareEntries = max(1, ports.count * targets.count * entriesPerTarget)
-        for (portName, proto, number) in ports {
-            guard let port = UInt16(exactly: number) else { continue }
-            let entries = max(1, entriesOverride ?? targets.count * entriesPerTarget)
-            let weight = UInt16(max(1, 100 / entries))
-            // One call per RRset: the glue is attached once, not checked per record.
-            if let portName, !portName.isEmpty,
-               let owner = try? DNSName(labels: ["_" + portName, "_" + proto.lowercased()], suffix: svcName) {
-                t.add(targets.map { ResourceRecord(name: owner, ttl: options.ttl, rdata: .srv(.init(priority: 0, weight: weight, port: port, target: $0.0))) }, additional: glue)
-            }
-            let w = UInt16(max(1, 100 / (entriesOverride ?? bareEntries)))
-            t.add(targets.map { ResourceRecord(name: svcName, ttl: options.ttl, rdata: .srv(.init(priority: 0, weight: w, port: port, target: $0.0))) }, additional: glue)
+        func records(_ owner: DNSName, _ weight: UInt16) -> [ResourceRecord] {
+            targets.map { ResourceRecord(name: owner, ttl: options.ttl, rdata: .srv(.init(priority: 0, weight: weight, port: number, target: $0.0))) }
         }
+        if let name = port.name, !name.isEmpty,
+           let owner = try? DNSName(labels: ["_" + name, "_" + port.proto.lowercased()], suffix: svcName) {
+            t.add(records(owner, weight), additional: glue)
+        }
+        t.add(records(svcName, bareWeight), additional: glue)
+    }
+
+    /// CoreDNS's SRV weight (S10): 100 / entries, counted before duplicates are removed, at least 1.
+    func srvWeight(entries: Int) -> UInt16 {
+        UInt16(max(1, 100 / max(1, entries)))
     }
 
     func addApex(_ t: inout NodeTable, zone: DNSName) {
