@@ -41,13 +41,13 @@ import TestSupport
     /// glibc's stub resolver, as a pod in `shop` would use it: `web` resolves through the search
     /// path with ndots:5. A private mount namespace (`unshare -m` + a bind mount) keeps the
     /// machine's resolv.conf untouched. glibc only speaks to port 53, so a second server listens
-    /// on 127.0.0.54:53; that needs root, which CI has (skipped otherwise).
+    /// on 127.0.0.153:53; that needs root, which CI has (skipped otherwise).
     @Test func getentThroughSearchPath() throws {
         guard getuid() == 0, toolExists("unshare"), toolExists("getent") else { return }
         let port53 = try ServerProcess.sharedPort53()
         let conf = NSTemporaryDirectory() + "resolv-\(UUID().uuidString).conf"
         try """
-        nameserver 127.0.0.54
+        nameserver 127.0.0.153
         search shop.svc.cluster.local svc.cluster.local cluster.local
         options ndots:5 attempts:1 timeout:2
         """.write(toFile: conf, atomically: true, encoding: .utf8)
@@ -62,8 +62,8 @@ import TestSupport
 }
 
 extension ServerProcess {
-    /// The example served on 127.0.0.54:53 for the C library's resolver, which only speaks to port 53.
+    /// The example served on 127.0.0.153:53 for the C library's resolver, which only speaks to port 53.
     static func sharedPort53() throws -> ServerProcess {
-        try shared("port53") { try ServerProcess(arguments: ["--zones", repositoryRoot + "/zones"], host: "127.0.0.54", port: 53) }
+        try shared("port53") { try ServerProcess(arguments: ["--zones", repositoryRoot + "/zones"], host: "127.0.0.153", port: 53) }
     }
 }
