@@ -86,7 +86,7 @@ public struct QueryProcessor: Sendable {
             let count = section == 0 ? header.anCount : section == 1 ? header.nsCount : header.arCount
             for _ in 0..<count {
                 let at = reader.offset
-                if case .opt(let e, _) = try reader.readEntry() {
+                if case .opt(let e) = try reader.readEntry() {
                     guard section == 2 else { throw WireError(.optOutsideAdditional, at: at) }
                     guard edns == nil else { throw WireError(.duplicateOPT, at: at) }
                     edns = e

@@ -45,7 +45,7 @@ public struct Message: Hashable, Sendable {
                     case 1: authority.append(rr)
                     default: additional.append(rr)
                     }
-                case .opt(let e, _):
+                case .opt(let e):
                     guard section == 2 else { throw WireError(.optOutsideAdditional, at: at) }
                     guard edns == nil else { throw WireError(.duplicateOPT, at: at) }
                     edns = e

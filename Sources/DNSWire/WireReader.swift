@@ -92,7 +92,7 @@ public struct WireReader {
     /// One RR. OPT comes back as `.opt` for the caller to place; everything else as a record.
     public enum Entry {
         case record(ResourceRecord)
-        case opt(EDNS, extendedRcodeHigh: UInt8)
+        case opt(EDNS)
     }
 
     public mutating func readEntry() throws -> Entry {
@@ -125,7 +125,7 @@ public struct WireReader {
                 dnssecOK: ttl & 0x8000 != 0,
                 otherFlags: UInt16(ttl & 0x7FFF),
                 options: options)
-            return .opt(edns, extendedRcodeHigh: UInt8(ttl >> 24))
+            return .opt(edns)
         }
         let rdata: RData
         switch type {
