@@ -2,7 +2,7 @@
 # Debian machine with Swift: they install the system packages they need first.
 
 SWIFT ?= swift
-LISTEN ?= --listen 127.0.0.1:5353 --listen [::1]:5353
+LISTEN ?= --listen 127.0.0.1:5353 --listen '[::1]:5353'
 ZONES ?= zones
 # libldns for zone files and the test decoder; dig, kdig, drill as real clients in tests;
 # NSD and dnsperf for `make bench`.
