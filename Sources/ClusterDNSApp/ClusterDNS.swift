@@ -27,13 +27,7 @@ public final class ClusterDNS: Sendable {
         let directory = configuration.zonesDirectory.map(ManifestDirectory.init(root:))
         if let directory {
             // The first load must succeed as a directory; bad files inside are reported, not fatal.
-            let clock = ContinuousClock()
-            let start = clock.now
-            let load = try directory.scan() ?? directory.current()
-            let loaded = clock.now
-            report(load, first: true)
-            store.publish(assembler.assemble(load, now: Self.unixTime(), logger: logger))
-            logStats(load: loaded - start, build: clock.now - loaded)
+            try refresh(directory, &assembler, first: true)
         } else {
             store.publish(assembler.assemble(ManifestDirectory.Load(), now: Self.unixTime(), logger: logger))
         }
@@ -53,13 +47,7 @@ public final class ClusterDNS: Sendable {
             while !Task.isCancelled {
                 try? await Task.sleep(for: configuration.reloadInterval)
                 do {
-                    let clock = ContinuousClock()
-                    let start = clock.now
-                    guard let load = try directory.scan() else { continue }
-                    let loaded = clock.now
-                    report(load, first: false)
-                    store.publish(assembler.assemble(load, now: Self.unixTime(), logger: logger))
-                    logStats(load: loaded - start, build: clock.now - loaded)
+                    try refresh(directory, &assembler, first: false)
                 } catch {
                     logger.error("zones directory unreadable; still serving the last good data", metadata: ["error": "\(error)"])
                 }
@@ -72,6 +60,18 @@ public final class ClusterDNS: Sendable {
         await server.stop()
         try? await group.shutdownGracefully()
         logger.info("stopped")
+    }
+
+    /// Re-reads what changed under the directory and publishes a new snapshot (on the first call
+    /// always, later only when something changed).
+    func refresh(_ directory: ManifestDirectory, _ assembler: inout SnapshotAssembler, first: Bool) throws {
+        let clock = ContinuousClock()
+        let start = clock.now
+        guard let load = try directory.scan() ?? (first ? directory.current() : nil) else { return }
+        let loaded = clock.now
+        report(load, first: first)
+        store.publish(assembler.assemble(load, now: Self.unixTime(), logger: logger))
+        logStats(load: loaded - start, build: clock.now - loaded)
     }
 
     func report(_ load: ManifestDirectory.Load, first: Bool) {

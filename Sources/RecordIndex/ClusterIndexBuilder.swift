@@ -187,22 +187,27 @@ public struct ClusterIndexBuilder {
         guard srv else { return }
         // Ports come from the slices (coredns-kubernetes.md §4 item 11). Entries are counted per
         // (address × port) before merging, as CoreDNS weights them (S10).
-        var ports: [(String?, String, Int)] = []
-        var portTargets: [String: [(DNSName, [ResourceRecord])]] = [:]
-        var entries: [String: Int] = [:]
+        struct PortKey: Hashable {
+            var name: String?
+            var proto: String
+            var number: Int
+        }
+        var ports: [PortKey] = []
+        var portTargets: [PortKey: [(DNSName, [ResourceRecord])]] = [:]
+        var entries: [PortKey: Int] = [:]
         for (r, epName) in zip(ready, names) {
             guard let epName, let i = index[epName] else { continue }
             for p in r.ports {
-                let key = "\(p.name ?? "")/\(p.proto.lowercased())/\(p.port!)"
-                if portTargets[key] == nil { ports.append((p.name, p.proto, p.port!)) }
+                guard let number = p.port else { continue }
+                let key = PortKey(name: p.name, proto: p.proto.lowercased(), number: number)
+                if portTargets[key] == nil { ports.append(key) }
                 entries[key, default: 0] += 1
                 if !(portTargets[key]?.contains { $0.0 == epName } ?? false) { portTargets[key, default: []].append(targets[i]) }
             }
         }
         let total = entries.values.reduce(0, +)
-        for p in ports {
-            let key = "\(p.0 ?? "")/\(p.1.lowercased())/\(p.2)"
-            addSRV(&t, svcName: svcName, port: p, targets: portTargets[key] ?? [],
+        for key in ports {
+            addSRV(&t, svcName: svcName, port: (key.name, key.proto, key.number), targets: portTargets[key] ?? [],
                    weight: srvWeight(entries: entries[key] ?? 1), bareWeight: srvWeight(entries: total))
         }
     }
