@@ -3,6 +3,8 @@
 
 SWIFT ?= swift
 LISTEN ?= --listen 127.0.0.1:5353 --listen '[::1]:5353'
+# /health, /ready and /metrics on loopback for a local run (in a cluster: all interfaces).
+OPS ?= --health-listen 127.0.0.1:8080 --ready-listen 127.0.0.1:8181 --metrics-listen 127.0.0.1:9153
 ZONES ?= zones
 # libldns for zone files and the test decoder; dig, kdig, drill as real clients in tests;
 # NSD and dnsperf for `make bench`.
@@ -25,7 +27,7 @@ release: deps
 	$(SWIFT) build -c release
 
 run: release
-	.build/release/clusterdns serve --zones $(ZONES) $(LISTEN)
+	.build/release/clusterdns serve --zones $(ZONES) $(LISTEN) $(OPS)
 
 test: build
 	CLUSTERDNS_BIN=$(CURDIR)/.build/debug/clusterdns $(SWIFT) test

@@ -14,6 +14,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // RFC 1035/3597/6891 wire format. Pure Swift, no dependencies: bytes in, values out.
@@ -32,6 +34,15 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ]),
+        // What operators look at: /health, /ready and /metrics on their own HTTP listeners.
+        .target(name: "Operations", dependencies: [
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         // Where objects come from: the manifest directory (YAML/JSON) and zone files.
         .target(name: "KubeSources", dependencies: [
@@ -41,7 +52,7 @@ let package = Package(
         ]),
         // Configuration and composition of the running services.
         .target(name: "ClusterDNSApp", dependencies: [
-            "DNSWire", "RecordIndex", "DNSResponder", "DNSServer", "KubeSources",
+            "DNSWire", "RecordIndex", "DNSResponder", "DNSServer", "KubeSources", "Operations",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
@@ -50,6 +61,8 @@ let package = Package(
             "ClusterDNSApp",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         // Shared by the test targets: libldns as a second opinion on every response, zone-text
         // expectations, and a real server on loopback.

@@ -10,6 +10,7 @@ OUT=${OUT:-$(mktemp -d /tmp/clusterdns-bench.XXXXXX)}
 BIN=.build/release/clusterdns
 PORT_C=${PORT_C:-15353}
 PORT_N=${PORT_N:-15354}
+PORT_Q=${PORT_Q:-15355}
 
 python3 Benchmarks/dnsperf/gen.py "$OUT" "$SERVICES" "${ENDPOINTS_PER_HEADLESS:-10}"
 # The same records as an RFC 1035 zone for NSD, printed by clusterdns itself.
@@ -78,31 +79,41 @@ measure() { # name pid port queryfile
   echo "$name $(basename "$file" .txt) $us" >> "$OUT/results"
 }
 
-setsid taskset -c 0 "$BIN" serve --zones "$OUT/zones" --listen 127.0.0.1:$PORT_C --log-level warning &
+# clusterdns as deployed (query metrics recorded, /metrics on a loopback port), and with metrics
+# off (no /metrics listener: nothing recorded on the query path), to show what recording costs.
+OPS="--health-listen off --ready-listen off --lameduck 0"
+setsid taskset -c 0 "$BIN" serve --zones "$OUT/zones" --listen 127.0.0.1:$PORT_C --log-level warning $OPS --metrics-listen 127.0.0.1:0 &
 CPID=$!
+setsid taskset -c 0 "$BIN" serve --zones "$OUT/zones" --listen 127.0.0.1:$PORT_Q --log-level warning $OPS --metrics-listen off &
+QPID=$!
 setsid taskset -c 0 nsd -d -c "$OUT/nsd.conf" &
 NPID=$!
-trap 'kill -- -$CPID -$NPID 2>/dev/null || true; wait 2>/dev/null || true' EXIT
+trap 'kill -- -$CPID -$QPID -$NPID 2>/dev/null || true; wait 2>/dev/null || true' EXIT
 for i in $(seq 1 100); do
   dig @127.0.0.1 -p $PORT_C +short +time=1 +tries=1 dns-version.cluster.local TXT >/dev/null 2>&1 \
+    && dig @127.0.0.1 -p $PORT_Q +short +time=1 +tries=1 dns-version.cluster.local TXT >/dev/null 2>&1 \
     && dig @127.0.0.1 -p $PORT_N +short +time=1 +tries=1 cluster.local SOA >/dev/null 2>&1 && break
   sleep 0.2
 done
 
-kill -0 $CPID 2>/dev/null && kill -0 $NPID 2>/dev/null || { echo "a server did not start (port taken?)" >&2; cat "$OUT/nsd.log" >&2 2>/dev/null; exit 1; }
+kill -0 $CPID 2>/dev/null && kill -0 $QPID 2>/dev/null && kill -0 $NPID 2>/dev/null \
+  || { echo "a server did not start (port taken?)" >&2; cat "$OUT/nsd.log" >&2 2>/dev/null; exit 1; }
 echo "records: $(grep -c . "$OUT/cluster.local.zone") forward, $(grep -c . "$OUT/in-addr.arpa.zone") reverse"
 printf "%-11s %-5s %12s %10s %14s\n" server load "queries/s" lost "CPU µs/query"
 : > "$OUT/results"
 for load in hits mix; do
   measure clusterdns $CPID $PORT_C "$OUT/$load.txt"
+  measure no-metrics $QPID $PORT_Q "$OUT/$load.txt"
   measure nsd $NPID $PORT_N "$OUT/$load.txt"
 done
 for load in hits mix; do
-  awk -v l=$load '$2 == l {v[$1] = $3} END {printf "ratio %-5s clusterdns/nsd CPU per query: %.2f\n", l, v["clusterdns"] / v["nsd"]}' "$OUT/results"
+  awk -v l=$load '$2 == l {v[$1] = $3} END {
+    printf "ratio %-5s clusterdns/nsd CPU per query: %.2f\n", l, v["clusterdns"] / v["nsd"]
+    printf "ratio %-5s metrics on/off CPU per query: %.3f\n", l, v["clusterdns"] / v["no-metrics"]}' "$OUT/results"
 done
 rss() {
   local total=0 p r
   for p in $1 $(descendants "$1"); do r=$(awk '/VmRSS/ {print $2}' "/proc/$p/status" 2>/dev/null); total=$((total + ${r:-0})); done
   echo "$((total / 1024)) MB"
 }
-echo "resident memory: clusterdns $(rss $CPID), nsd $(rss $NPID) (all processes)"
+echo "resident memory: clusterdns $(rss $CPID), no-metrics $(rss $QPID), nsd $(rss $NPID) (all processes)"

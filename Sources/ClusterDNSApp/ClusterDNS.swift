@@ -5,61 +5,122 @@ import KubeSources
 import Logging
 import NIOCore
 import NIOPosix
+import Operations
+import Prometheus
 import RecordIndex
 import Synchronization
 
-/// The running server: sources → snapshot store → listeners. The one place where the long-running
-/// parts are composed (DESIGN.md).
+/// The running server: sources → snapshot store → listeners, plus the operator's endpoints. The
+/// one place where the long-running parts are composed (DESIGN.md).
 public final class ClusterDNS: Sendable {
     public let configuration: ServeConfiguration
     public let store = SnapshotStore()
+    public let readiness = Readiness()
+    public let metrics: AppMetrics
     let logger: Logger
 
-    public init(configuration: ServeConfiguration, logger: Logger) {
+    public init(configuration: ServeConfiguration, registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), logger: Logger) {
         self.configuration = configuration
+        self.metrics = AppMetrics(registry: registry)
         self.logger = logger
     }
 
-    /// Loads the data, binds the listeners, then serves until SIGTERM or SIGINT. Exits cleanly:
-    /// listeners close, answers in flight are written, the function returns.
+    /// Binds the operations endpoints, loads the data, binds DNS, then serves until SIGTERM or
+    /// SIGINT. Shutdown is a lame duck: `/ready` turns 503 at once, DNS keeps answering for
+    /// `--lameduck`, then the listeners close (answers in flight are written) and this returns.
     public func run() async throws {
-        var assembler = SnapshotAssembler(options: configuration.index)
-        let directory = configuration.zonesDirectory.map(ManifestDirectory.init(root:))
-        if let directory {
-            // The first load must succeed as a directory; bad files inside are reported, not fatal.
-            try refresh(directory, &assembler, first: true)
-        } else {
-            store.publish(assembler.assemble(ManifestDirectory.Load(), now: Self.unixTime(), logger: logger))
+        let signals = SignalStream()
+        let ops = configuration.operations
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        let dnsMetrics = DNSMetrics(registry: metrics.registry, recordQueries: ops.metrics != nil)
+        let server = DNSServer(configuration: configuration.server, store: store, group: group, metrics: dnsMetrics, logger: logger)
+        let http = HTTPEndpoints(group: group, logger: logger)
+        var background: [Task<Void, Never>] = []
+        func shutdown() async {
+            for t in background { t.cancel() }
+            await server.stop()
+            await http.stop()
+            try? await group.shutdownGracefully()
         }
 
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
-        let server = DNSServer(configuration: configuration.server, store: store, group: group, logger: logger)
         do {
+            // HTTP first: /health answers and /ready says "loading" while the data loads.
+            try await startHTTP(http, server: server)
+            var assembler = SnapshotAssembler(options: configuration.index)
+            let directory = configuration.zonesDirectory.map(ManifestDirectory.init(root:))
+            if let directory {
+                readiness.notReady("zones", "loading \(directory.root)")
+                // The first load must succeed as a directory; bad files inside are reported, not fatal.
+                try refresh(directory, &assembler, first: true)
+            } else {
+                publish(ManifestDirectory.Load(), &assembler, source: "none", load: .zero)
+            }
             try await server.start()
+            if let directory {
+                background.append(Task { [assembler] in
+                    var assembler = assembler
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: configuration.reloadInterval)
+                        do {
+                            try refresh(directory, &assembler, first: false)
+                        } catch {
+                            metrics.reloadError("zones")
+                            readiness.degraded("zones", "\(error)")
+                            logger.error("zones directory unreadable; still serving the last good data", metadata: ["error": "\(error)"])
+                        }
+                    }
+                })
+            }
+            background.append(Task { await summarise(server.counters, every: ops.summaryInterval) })
         } catch {
-            try? await group.shutdownGracefully()
+            await shutdown()
             throw error
         }
 
-        let reload = Task { [assembler] in
-            var assembler = assembler
-            guard let directory else { return }
-            while !Task.isCancelled {
-                try? await Task.sleep(for: configuration.reloadInterval)
-                do {
-                    try refresh(directory, &assembler, first: false)
-                } catch {
-                    logger.error("zones directory unreadable; still serving the last good data", metadata: ["error": "\(error)"])
-                }
+        var next = signals.makeAsyncIterator()
+        let signal = await next.next() ?? "end"
+        readiness.enterLameDuck()
+        if ops.lameDuck > .zero {
+            logger.info("lame duck: /ready is 503, still answering DNS", metadata: ["signal": "\(signal)", "seconds": "\(ops.lameDuck.components.seconds)"])
+            // A second signal ends the wait early.
+            await withTaskGroup(of: Void.self) { g in
+                g.addTask { try? await Task.sleep(for: ops.lameDuck) }
+                g.addTask { _ = await signals.first { _ in true } }
+                await g.next()
+                g.cancelAll()
             }
         }
-
-        let signal = await Self.waitForTermination()
         logger.info("shutting down", metadata: ["signal": "\(signal)"])
-        reload.cancel()
-        await server.stop()
-        try? await group.shutdownGracefully()
+        await shutdown()
         logger.info("stopped")
+    }
+
+    func startHTTP(_ http: HTTPEndpoints, server: DNSServer) async throws {
+        let ops = configuration.operations
+        let readiness = self.readiness, metrics = self.metrics
+        let endpoints: [(ServeConfiguration.Operations.Endpoint?, String, HTTPEndpoints.Route)] = [
+            (ops.health, "/health", { HTTPReply(.ok, "OK\n") }),
+            (ops.ready, "/ready", {
+                let s = readiness.status()
+                return HTTPReply(s.ready ? .ok : .serviceUnavailable, s.text)
+            }),
+            (ops.metrics, "/metrics", {
+                server.metrics.export(server.counters)
+                metrics.refreshAges()
+                var text: [UInt8] = []
+                metrics.registry.emit(into: &text)
+                return HTTPReply(.ok, String(decoding: text, as: UTF8.self),
+                                 contentType: "text/plain; version=0.0.4; charset=utf-8")
+            }),
+        ]
+        for (endpoint, path, route) in endpoints {
+            guard let endpoint else { continue }
+            do {
+                try await http.start(host: endpoint.host, port: endpoint.port, routes: [path: route])
+            } catch {
+                throw ListenError(what: path, endpoint: endpoint, error: error)
+            }
+        }
     }
 
     /// Re-reads what changed under the directory and publishes a new snapshot (on the first call
@@ -67,11 +128,31 @@ public final class ClusterDNS: Sendable {
     func refresh(_ directory: ManifestDirectory, _ assembler: inout SnapshotAssembler, first: Bool) throws {
         let clock = ContinuousClock()
         let start = clock.now
-        guard let load = try directory.scan() ?? (first ? directory.current() : nil) else { return }
-        let loaded = clock.now
+        guard let load = try directory.scan() ?? (first ? directory.current() : nil) else {
+            metrics.synced("zones")
+            return
+        }
         report(load, first: first)
-        store.publish(assembler.assemble(load, now: Self.unixTime(), logger: logger))
-        logStats(load: loaded - start, build: clock.now - loaded)
+        publish(load, &assembler, source: "zones", load: clock.now - start)
+        if load.problems.isEmpty {
+            readiness.ready("zones")
+        } else {
+            metrics.reloadError("zones", count: load.problems.count)
+            let more = load.problems.count > 1 ? " (and \(load.problems.count - 1) more)" : ""
+            // Bad files never hold up readiness: their last good content (or nothing) is served.
+            readiness.ready("zones")
+            readiness.degraded("zones", "\(load.problems[0])\(more)")
+        }
+    }
+
+    func publish(_ load: ManifestDirectory.Load, _ assembler: inout SnapshotAssembler, source: String, load loadTime: Duration) {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let snapshot = assembler.assemble(load, now: Self.unixTime(), logger: logger)
+        store.publish(snapshot)
+        let build = clock.now - start
+        metrics.published(snapshot, objects: load.objects, build: build, source: source)
+        logStats(load: loadTime, build: build)
     }
 
     func report(_ load: ManifestDirectory.Load, first: Bool) {
@@ -94,41 +175,65 @@ public final class ClusterDNS: Sendable {
         ])
     }
 
+    /// Bad packets are never logged one by one (a flood would become a disk-filling log): every
+    /// interval, one warning with the counts since the last one, when there were any.
+    func summarise(_ counters: ServerCounters, every interval: Duration) async {
+        var last = counters.snapshot()
+        while !Task.isCancelled {
+            try? await Task.sleep(for: interval)
+            let now = counters.snapshot()
+            var metadata: Logger.Metadata = [:]
+            for ((reason, n), (_, before)) in zip(now.drops, last.drops) where n > before {
+                metadata["dropped_\(reason)"] = "\(n - before)"
+            }
+            if now.formErrReplies > last.formErrReplies {
+                metadata["formerr_replies"] = "\(now.formErrReplies - last.formErrReplies)"
+            }
+            if !metadata.isEmpty {
+                metadata["seconds"] = "\(interval.components.seconds)"
+                logger.warning("bad packets since the last summary", metadata: metadata)
+            }
+            last = now
+        }
+    }
+
     static func unixTime() -> UInt32 {
         UInt32(truncatingIfNeeded: Int(Date().timeIntervalSince1970))
     }
-
-    /// Suspends until SIGTERM or SIGINT arrives; returns its name.
-    static func waitForTermination() async -> String {
-        await withCheckedContinuation { (continuation: CheckedContinuation<String, Never>) in
-            let queue = DispatchQueue(label: "clusterdns.signals")
-            let fired = SignalLatch(continuation)
-            for (sig, name) in [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT")] {
-                signal(sig, SIG_IGN)
-                let source = DispatchSource.makeSignalSource(signal: sig, queue: queue)
-                source.setEventHandler { fired.fire(name) }
-                source.resume()
-                fired.keep(source)
-            }
-        }
-    }
 }
 
-/// Resumes the continuation once, whichever signal comes first; keeps the sources alive.
-private final class SignalLatch: Sendable {
-    private let state: Mutex<(continuation: CheckedContinuation<String, Never>?, sources: [DispatchSourceSignal])>
+/// A listener that could not be bound, said in the operator's terms.
+struct ListenError: Error, CustomStringConvertible {
+    var what: String
+    var endpoint: ServeConfiguration.Operations.Endpoint
+    var error: Error
+    var description: String { "cannot listen on \(endpoint) for \(what): \(error)" }
+}
 
-    init(_ c: CheckedContinuation<String, Never>) { state = Mutex((c, [])) }
+/// SIGTERM and SIGINT as an async sequence of their names. The signals are ignored by the
+/// default handler from creation on, so a second one during lame duck does not kill the process.
+/// `@unchecked`: the sources are only kept alive after `init`, never touched.
+final class SignalStream: AsyncSequence, @unchecked Sendable {
+    typealias Element = String
+    private let stream: AsyncStream<String>
+    private let sources: [DispatchSourceSignal]
 
-    func keep(_ s: DispatchSourceSignal) { state.withLock { $0.sources.append(s) } }
-
-    func fire(_ name: String) {
-        let c = state.withLock { s -> CheckedContinuation<String, Never>? in
-            defer { s.continuation = nil }
-            return s.continuation
+    init() {
+        let (stream, continuation) = AsyncStream<String>.makeStream()
+        self.stream = stream
+        let queue = DispatchQueue(label: "clusterdns.signals")
+        var sources: [DispatchSourceSignal] = []
+        for (sig, name) in [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT")] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: queue)
+            source.setEventHandler { continuation.yield(name) }
+            source.resume()
+            sources.append(source)
         }
-        c?.resume(returning: name)
+        self.sources = sources
     }
+
+    func makeAsyncIterator() -> AsyncStream<String>.Iterator { stream.makeAsyncIterator() }
 }
 
 extension Duration {

@@ -9,6 +9,23 @@ public struct ServeConfiguration: Sendable {
     public var server: ServerConfiguration
     /// How often the zones directory is checked for changes (issue 3: visible within a second).
     public var reloadInterval: Duration = .milliseconds(400)
+    public var operations = Operations()
+
+    /// The operator-facing side: HTTP endpoints (CoreDNS's ports), shutdown, log summaries.
+    public struct Operations: Sendable {
+        public typealias Endpoint = ServerConfiguration.Endpoint
+        /// `/health`: 200 while the process serves. Nil: disabled.
+        public var health: Endpoint? = Endpoint(host: "0.0.0.0", port: 8080)
+        /// `/ready`: 200 once every source has synced, 503 with the reason before and in lame duck.
+        public var ready: Endpoint? = Endpoint(host: "0.0.0.0", port: 8181)
+        /// `/metrics`: Prometheus text. Nil also turns off recording on the query path.
+        public var metrics: Endpoint? = Endpoint(host: "0.0.0.0", port: 9153)
+        /// After SIGTERM: `/ready` is 503 and DNS keeps answering this long, then listeners close.
+        public var lameDuck: Duration = .seconds(5)
+        /// How often bad-packet counts are summarised in the log (never one line per packet).
+        public var summaryInterval: Duration = .seconds(30)
+        public init() {}
+    }
 
     public init(zonesDirectory: String?, index: IndexOptions, server: ServerConfiguration) {
         self.zonesDirectory = zonesDirectory

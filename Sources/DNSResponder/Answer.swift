@@ -9,6 +9,9 @@ public struct Answer: Sendable, Equatable {
     public var answer: [[ResourceRecord]] = []
     public var authority: [[ResourceRecord]] = []
     public var additional: [[ResourceRecord]] = []
+    /// The zone the question fell in (before any CNAME chase), nil when it is not ours: the
+    /// `zone` label of the query metrics.
+    public var zone: DNSName?
 
     public init(rcode: ResponseCode, authoritative: Bool) {
         self.rcode = rcode

@@ -18,8 +18,17 @@ public struct QueryProcessor: Sendable {
         case response
     }
 
+    /// What metrics and query logs need to know about a reply, without decoding it again.
+    public struct ReplyInfo: Sendable, Equatable {
+        public var rcode: ResponseCode
+        /// Nil when no question could be read (header-only errors).
+        public var question: Question?
+        /// The zone the question fell in; nil when it is not ours.
+        public var zone: DNSName?
+    }
+
     public enum Outcome: Sendable, Equatable {
-        case reply([UInt8], rcode: ResponseCode)
+        case reply([UInt8], ReplyInfo)
         case drop(DropReason)
     }
 
@@ -55,7 +64,7 @@ public struct QueryProcessor: Sendable {
         do {
             edns = try Self.readEDNS(&reader, header)
         } catch {
-            return encode(header, questionBytes, Answer.error(.formErr), edns: nil, limit: 512)
+            return encode(header, questionBytes, question, Answer.error(.formErr), edns: nil, limit: 512)
         }
 
         let limit: Int
@@ -66,16 +75,16 @@ public struct QueryProcessor: Sendable {
 
         // 3. EDNS version (RFC 6891 §6.1.3): BADVERS, OPT version 0, no answer, AA=0.
         if let e = edns, e.version != 0 {
-            return encode(header, questionBytes, Answer.error(.badVers), edns: e, limit: limit)
+            return encode(header, questionBytes, question, Answer.error(.badVers), edns: e, limit: limit)
         }
         // 4. Class: we serve IN only.
         guard question.recordClass == .in else {
-            return encode(header, questionBytes, Answer.error(.refused), edns: edns, limit: limit)
+            return encode(header, questionBytes, question, Answer.error(.refused), edns: edns, limit: limit)
         }
 
         // 5. Decide, then encode.
         let answer = Responder.answer(question, in: snapshot)
-        return encode(header, questionBytes, answer, edns: edns, limit: limit)
+        return encode(header, questionBytes, question, answer, edns: edns, limit: limit)
     }
 
     /// Reads the answer, authority and additional sections, keeping only the OPT. Records in a
@@ -112,10 +121,10 @@ public struct QueryProcessor: Sendable {
 
     func headerOnly(_ query: Header, _ rcode: ResponseCode) -> Outcome {
         var w = MessageWriter(limit: 512, header: responseHeader(query, rcode, authoritative: false))
-        return .reply(w.finish(), rcode: rcode)
+        return .reply(w.finish(), ReplyInfo(rcode: rcode))
     }
 
-    func encode(_ query: Header, _ question: ArraySlice<UInt8>, _ answer: Answer, edns: EDNS?, limit: Int) -> Outcome {
+    func encode(_ query: Header, _ question: ArraySlice<UInt8>, _ parsed: Question, _ answer: Answer, edns: EDNS?, limit: Int) -> Outcome {
         var w = MessageWriter(limit: limit, header: responseHeader(query, answer.rcode, authoritative: answer.authoritative))
         w.appendQuestion(verbatim: question)
         // Our OPT: our size, version 0, DO echoed (RFC 3225), no options echoed (RFC 6891 §6.1.2),
@@ -140,6 +149,6 @@ public struct QueryProcessor: Sendable {
             }
         }
         if truncated { w.setTruncated(true) }
-        return .reply(w.finish(edns: reply), rcode: answer.rcode)
+        return .reply(w.finish(edns: reply), ReplyInfo(rcode: answer.rcode, question: parsed, zone: answer.zone))
     }
 }

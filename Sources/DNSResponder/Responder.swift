@@ -10,10 +10,17 @@ public enum Responder {
     static let maxChain = 10
 
     public static func answer(_ q: Question, in snapshot: Snapshot) -> Answer {
-        guard var zone = snapshot.zone(for: q.name) else {
+        guard let zone = snapshot.zone(for: q.name) else {
             // D16: not ours and no forwarding → REFUSED, as authoritative servers do.
             return .error(.refused)
         }
+        var answer = decide(q, zone, snapshot)
+        answer.zone = zone.apex
+        return answer
+    }
+
+    static func decide(_ q: Question, _ start: Zone, _ snapshot: Snapshot) -> Answer {
+        var zone = start
         switch q.type {
         case .axfr, .ixfr:
             // No zone transfers are offered (RFC 5936 §4.2 allows refusing).

@@ -15,14 +15,17 @@ import Glibc
 public final class DNSServer: Sendable {
     public let configuration: ServerConfiguration
     public let counters = ServerCounters()
+    public let metrics: DNSMetrics
     private let store: SnapshotStore
     private let processor: QueryProcessor
     private let group: MultiThreadedEventLoopGroup
     private let logger: Logger
     private let channels = Mutex<[Channel]>([])
 
-    public init(configuration: ServerConfiguration, store: SnapshotStore, group: MultiThreadedEventLoopGroup, logger: Logger) {
+    public init(configuration: ServerConfiguration, store: SnapshotStore, group: MultiThreadedEventLoopGroup,
+                metrics: DNSMetrics, logger: Logger) {
         self.configuration = configuration
+        self.metrics = metrics
         self.store = store
         self.processor = QueryProcessor(udpSize: configuration.udpSize)
         self.group = group
@@ -57,11 +60,11 @@ public final class DNSServer: Sendable {
             let loops = Array(group.makeIterator())
             let sockets = configuration.udpSocketsPerAddress ?? loops.count
             for i in 0..<max(1, sockets) {
-                let channel = try await udpBootstrap(loops[i % loops.count]).bind(host: endpoint.host, port: port).get()
+                let channel = try await udpBootstrap(loops[i % loops.count], endpoint).bind(host: endpoint.host, port: port).get()
                 if port == 0 { port = channel.localAddress?.port ?? 0 }
                 opened.append(channel)
             }
-            opened.append(try await tcpBootstrap().bind(host: endpoint.host, port: port).get())
+            opened.append(try await tcpBootstrap(endpoint).bind(host: endpoint.host, port: port).get())
             channels.withLock { $0 += opened }
             let actual = ServerConfiguration.Endpoint(host: endpoint.host, port: port)
             logger.info("listening", metadata: ["address": "\(actual)", "udp_sockets": "\(sockets)"])
@@ -86,8 +89,9 @@ public final class DNSServer: Sendable {
 
     static let batch = 32
 
-    private func udpBootstrap(_ loop: EventLoop) -> DatagramBootstrap {
+    private func udpBootstrap(_ loop: EventLoop, _ endpoint: ServerConfiguration.Endpoint) -> DatagramBootstrap {
         let store = self.store, processor = self.processor, counters = self.counters
+        let metrics = self.metrics, logger = self.logger, logQueries = configuration.logQueries
         return DatagramBootstrap(group: loop)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
             .channelOption(ChannelOptions.socket(SocketOptionLevel(SOL_SOCKET), SocketOptionName(SO_REUSEPORT)), value: 1)
@@ -100,13 +104,15 @@ public final class DNSServer: Sendable {
             .channelOption(.maxMessagesPerRead, value: 4)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(UDPQueryHandler(store: store, processor: processor, counters: counters))
+                    let recorder = metrics.recorder(server: "\(endpoint)", proto: "udp", logger: logger, logQueries: logQueries)
+                    try channel.pipeline.syncOperations.addHandler(UDPQueryHandler(store: store, processor: processor, counters: counters, recorder: recorder))
                 }
             }
     }
 
-    private func tcpBootstrap() -> ServerBootstrap {
+    private func tcpBootstrap(_ endpoint: ServerConfiguration.Endpoint) -> ServerBootstrap {
         let store = self.store, processor = self.processor, counters = self.counters
+        let metrics = self.metrics, logger = self.logger, logQueries = configuration.logQueries
         let config = configuration
         let idle = TimeAmount.seconds(config.tcpIdleTimeout)
         return ServerBootstrap(group: group)
@@ -126,7 +132,8 @@ public final class DNSServer: Sendable {
                     let sync = channel.pipeline.syncOperations
                     try sync.addHandler(IdleStateHandler(readTimeout: idle))
                     try sync.addHandler(ByteToMessageHandler(DNSFrameDecoder()))
-                    try sync.addHandler(TCPQueryHandler(store: store, processor: processor, counters: counters,
+                    let recorder = metrics.recorder(server: "\(endpoint)", proto: "tcp", logger: logger, logQueries: logQueries)
+                    try sync.addHandler(TCPQueryHandler(store: store, processor: processor, counters: counters, recorder: recorder,
                                                         maxQueries: config.maxQueriesPerConnection, stallTimeout: idle))
                 }
             }

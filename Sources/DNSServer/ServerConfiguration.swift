@@ -37,6 +37,8 @@ public struct ServerConfiguration: Sendable {
     public var maxTCPConnections: Int = 1000
     /// Queries answered on one TCP connection before it is closed.
     public var maxQueriesPerConnection: Int = 10_000
+    /// One log line per query (`--log-queries`), for debugging.
+    public var logQueries = false
     /// UDP sockets per address: one per event loop with SO_REUSEPORT.
     public var udpSocketsPerAddress: Int? = nil
 

@@ -1,4 +1,5 @@
 import DNSResponder
+import DNSWire
 import NIOCore
 import RecordIndex
 
@@ -35,28 +36,35 @@ final class TCPQueryHandler: ChannelInboundHandler {
     private let store: SnapshotStore
     private let processor: QueryProcessor
     private let counters: ServerCounters
+    private let recorder: QueryRecorder
     private let maxQueries: Int
     private let stallTimeout: TimeAmount
     private var answered = 0
     private var lastWrite: EventLoopFuture<Void>?
     private var stallTimer: Scheduled<Void>?
 
-    init(store: SnapshotStore, processor: QueryProcessor, counters: ServerCounters, maxQueries: Int, stallTimeout: TimeAmount) {
+    init(store: SnapshotStore, processor: QueryProcessor, counters: ServerCounters, recorder: QueryRecorder, maxQueries: Int, stallTimeout: TimeAmount) {
         self.store = store
         self.processor = processor
         self.counters = counters
+        self.recorder = recorder
         self.maxQueries = maxQueries
         self.stallTimeout = stallTimeout
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let started = recorder.active ? MonotonicClock.nanoseconds() : 0
         var frame = unwrapInboundIn(data)
         let bytes = frame.readBytes(length: frame.readableBytes) ?? []
         counters.queriesTCP.add(1, ordering: .relaxed)
         switch processor.respond(to: bytes, transport: .tcp, snapshot: store.snapshot) {
         case .drop(let reason):
             counters.countDrop(reason)
-        case .reply(let reply, _):
+        case .reply(let reply, let info):
+            if info.rcode == .formErr { counters.formErrReplies.add(1, ordering: .relaxed) }
+            if recorder.active, let client = context.channel.remoteAddress {
+                recorder.record(info, client: client, requestSize: bytes.count, responseSize: reply.count, started: started)
+            }
             var out = context.channel.allocator.buffer(capacity: reply.count + 2)
             out.writeInteger(UInt16(reply.count))
             out.writeBytes(reply)

@@ -1,4 +1,5 @@
 import DNSResponder
+import DNSWire
 import NIOCore
 import RecordIndex
 
@@ -11,12 +12,14 @@ final class UDPQueryHandler: ChannelInboundHandler {
     private let store: SnapshotStore
     private let processor: QueryProcessor
     private let counters: ServerCounters
+    private let recorder: QueryRecorder
     private var pending = false
 
-    init(store: SnapshotStore, processor: QueryProcessor, counters: ServerCounters) {
+    init(store: SnapshotStore, processor: QueryProcessor, counters: ServerCounters, recorder: QueryRecorder) {
         self.store = store
         self.processor = processor
         self.counters = counters
+        self.recorder = recorder
     }
 
     /// Ports of echo, daytime, chargen and time, and 0: replies to them feed reflection loops
@@ -29,13 +32,18 @@ final class UDPQueryHandler: ChannelInboundHandler {
             counters.droppedReservedPort.add(1, ordering: .relaxed)
             return
         }
+        let started = recorder.active ? MonotonicClock.nanoseconds() : 0
         var buffer = envelope.data
         let bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
         counters.queriesUDP.add(1, ordering: .relaxed)
         switch processor.respond(to: bytes, transport: .udp, snapshot: store.snapshot) {
         case .drop(let reason):
             counters.countDrop(reason)
-        case .reply(let reply, _):
+        case .reply(let reply, let info):
+            if info.rcode == .formErr { counters.formErrReplies.add(1, ordering: .relaxed) }
+            if recorder.active {
+                recorder.record(info, client: envelope.remoteAddress, requestSize: bytes.count, responseSize: reply.count, started: started)
+            }
             let out = context.channel.allocator.buffer(bytes: reply)
             context.write(wrapOutboundOut(AddressedEnvelope(remoteAddress: envelope.remoteAddress, data: out)), promise: nil)
             pending = true

@@ -13,14 +13,25 @@ public final class Snapshot: Sendable {
         public var endpoints = 0
         public var names = 0
         public var records = 0
+        /// Records by type, for `clusterdns_index_records`.
+        public var recordsByType: [RecordType: Int] = [:]
         public init() {}
     }
 
     public init(zones: [Zone], stats: Stats = Stats()) {
         self.zones = zones.sorted { $0.apex.wire.count > $1.apex.wire.count }
         var s = stats
-        s.names = zones.reduce(0) { $0 + $1.nodes.count }
-        s.records = zones.reduce(0) { acc, z in acc + z.nodes.values.reduce(0) { $0 + $1.rrsets.reduce(0) { $0 + $1.records.count } } }
+        s.names = 0
+        s.records = 0
+        for zone in zones {
+            s.names += zone.nodes.count
+            for node in zone.nodes.values {
+                for set in node.rrsets {
+                    s.records += set.records.count
+                    s.recordsByType[set.type, default: 0] += set.records.count
+                }
+            }
+        }
         self.stats = s
     }
 

@@ -3,6 +3,8 @@ import ClusterDNSApp
 import DNSServer
 import DNSWire
 import Logging
+import Metrics
+import Prometheus
 import RecordIndex
 
 @main
@@ -88,6 +90,24 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
 
+    @Flag(name: .customLong("log-queries"), help: "Log one line per query: client, name, type, rcode, size, duration.")
+    var logQueries = false
+
+    @Option(name: .customLong("log-summary-interval"), help: "Seconds between log summaries of bad packets (never one line per packet).")
+    var logSummaryInterval = 30
+
+    @Option(name: .customLong("health-listen"), help: "Address of /health (200 while serving), or off.")
+    var healthListen = "0.0.0.0:8080"
+
+    @Option(name: .customLong("ready-listen"), help: "Address of /ready (200 once every source has synced, else 503 and why), or off.")
+    var readyListen = "0.0.0.0:8181"
+
+    @Option(name: .customLong("metrics-listen"), help: "Address of /metrics (Prometheus), or off (also stops recording query metrics).")
+    var metricsListen = "0.0.0.0:9153"
+
+    @Option(name: .customLong("lameduck"), help: "Seconds to keep answering DNS after SIGTERM while /ready is 503; a second signal cuts it short.")
+    var lameDuck = 5
+
     @OptionGroup var index: IndexFlags
 
     func run() async throws {
@@ -98,19 +118,38 @@ struct Serve: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "clusterdns")
-        let endpoints = try (listen.isEmpty ? ["0.0.0.0:53"] : listen).map { text -> ServerConfiguration.Endpoint in
-            guard let e = ServerConfiguration.Endpoint(parsing: text) else { throw ValidationError("--listen \(text): expected ADDR:PORT or [ADDR]:PORT") }
-            return e
-        }
+        let endpoints = try (listen.isEmpty ? ["0.0.0.0:53"] : listen).map { try Self.endpoint($0, "--listen") }
         guard (512...65535).contains(udpSize) else { throw ValidationError("--udp-size must be between 512 and 65535") }
         var server = ServerConfiguration(listen: endpoints)
         server.udpSize = udpSize
         server.tcpIdleTimeout = Int64(tcpIdleTimeout)
         server.maxTCPConnections = maxTCPConnections
         server.maxQueriesPerConnection = maxTCPQueries
+        server.logQueries = logQueries
         var options = try index.options()
         options.nameserverAddresses = NameserverAddresses.forListeners(endpoints)
-        try await ClusterDNS(configuration: ServeConfiguration(zonesDirectory: zones, index: options, server: server), logger: logger).run()
+        var configuration = ServeConfiguration(zonesDirectory: zones, index: options, server: server)
+        configuration.operations.health = try Self.optionalEndpoint(healthListen, "--health-listen")
+        configuration.operations.ready = try Self.optionalEndpoint(readyListen, "--ready-listen")
+        configuration.operations.metrics = try Self.optionalEndpoint(metricsListen, "--metrics-listen")
+        guard (0...600).contains(lameDuck) else { throw ValidationError("--lameduck must be between 0 and 600 seconds") }
+        configuration.operations.lameDuck = .seconds(lameDuck)
+        guard logSummaryInterval >= 1 else { throw ValidationError("--log-summary-interval must be at least 1 second") }
+        configuration.operations.summaryInterval = .seconds(logSummaryInterval)
+
+        // Library metrics (swift-metrics) land in the same registry as ours.
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        try await ClusterDNS(configuration: configuration, registry: registry, logger: logger).run()
+    }
+
+    static func endpoint(_ text: String, _ flag: String) throws -> ServerConfiguration.Endpoint {
+        guard let e = ServerConfiguration.Endpoint(parsing: text) else { throw ValidationError("\(flag) \(text): expected ADDR:PORT or [ADDR]:PORT") }
+        return e
+    }
+
+    static func optionalEndpoint(_ text: String, _ flag: String) throws -> ServerConfiguration.Endpoint? {
+        text == "off" ? nil : try endpoint(text, flag)
     }
 }
 

@@ -12,8 +12,8 @@ import TestSupport
         switch (outcome, row.outcome) {
         case (.drop, .drop):
             break
-        case (.reply(let bytes, let rcode), .rcode(let expected)):
-            #expect(rcode == expected)
+        case (.reply(let bytes, let info), .rcode(let expected)):
+            #expect(info.rcode == expected)
             let m = try LDNSCheck.decodeBoth(bytes)
             #expect(m.rcode == expected)
             #expect(m.header.id == 0xABCD)

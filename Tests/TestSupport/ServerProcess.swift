@@ -7,6 +7,8 @@ public final class ServerProcess {
     public let process: Process
     public let port: Int
     public let logFile: String
+    /// Ports of /health, /ready and /metrics (on 127.0.0.1) when started with `http: true`.
+    public let httpPorts: (health: Int, ready: Int, metrics: Int)?
 
     public static var binary: String {
         if let env = ProcessInfo.processInfo.environment["CLUSTERDNS_BIN"] { return env }
@@ -20,27 +22,40 @@ public final class ServerProcess {
     }
 
     /// Starts `clusterdns serve --listen 127.0.0.1:PORT [--listen [::1]:PORT] args...` and waits
-    /// until it answers.
-    public init(arguments: [String], ipv6: Bool = false, host: String = "127.0.0.1", port fixedPort: Int? = nil) throws {
+    /// until it answers. The HTTP endpoints are off unless `http` (then on free loopback ports),
+    /// and lame duck is 0 unless the arguments set it, so stopping a test server is quick.
+    /// `waitForDNS: false` returns as soon as the process runs (for servers that are not meant
+    /// to answer yet).
+    public init(arguments: [String], ipv6: Bool = false, host: String = "127.0.0.1", port fixedPort: Int? = nil,
+                http: Bool = false, waitForDNS: Bool = true) throws {
         var lastError: Error = CaseFailure(description: "server did not start")
         for _ in 0..<5 {
             let port = fixedPort ?? Int.random(in: 20000...60000)
+            let ports = http ? (Int.random(in: 20000...60000), Int.random(in: 20000...60000), Int.random(in: 20000...60000)) : nil
+            var ops = ["--health-listen", ports.map { "127.0.0.1:\($0.0)" } ?? "off",
+                       "--ready-listen", ports.map { "127.0.0.1:\($0.1)" } ?? "off",
+                       "--metrics-listen", ports.map { "127.0.0.1:\($0.2)" } ?? "off"]
+            if !arguments.contains("--lameduck") { ops += ["--lameduck", "0"] }
             let log = NSTemporaryDirectory() + "clusterdns-\(port)-\(UUID().uuidString).log"
-            FileManager.default.createFile(atPath: log, contents: nil)
+            _ = FileManager.default.createFile(atPath: log, contents: nil)
             let p = Process()
             p.executableURL = URL(fileURLWithPath: Self.binary)
             var listen = ["--listen", "\(host):\(port)"]
             if ipv6 { listen += ["--listen", "[::1]:\(port)"] }
-            p.arguments = ["serve"] + listen + arguments
+            p.arguments = ["serve"] + listen + ops + arguments
             p.standardError = FileHandle(forWritingAtPath: log)
             p.standardOutput = FileHandle(forWritingAtPath: log)
             try p.run()
-            // Ready when it answers a query (any answer) over UDP.
+            // Ready when it answers a query (any answer) over UDP, or its /health answers.
             for _ in 0..<100 {
-                if DNSClient.udp(DNSClient.query("dns-version.cluster.local.", .txt), port: port, host: host, timeout: 0.1) != nil {
+                let up = waitForDNS
+                    ? DNSClient.udp(DNSClient.query("dns-version.cluster.local.", .txt), port: port, host: host, timeout: 0.1) != nil
+                    : ports.map { HTTPGet.get(port: $0.0, path: "/health")?.status == 200 } ?? p.isRunning
+                if up {
                     self.process = p
                     self.port = port
                     self.logFile = log
+                    self.httpPorts = ports
                     return
                 }
                 if !p.isRunning { break }
@@ -65,7 +80,7 @@ public final class ServerProcess {
         }
     }
 
-    nonisolated(unsafe) static let registry = Mutex<[String: ServerProcess]>([:])
+    static let registry = Mutex<[String: ServerProcess]>([:])
 
     static func stopAll() {
         registry.withLock { servers in
@@ -76,10 +91,28 @@ public final class ServerProcess {
 
     public var log: String { (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? "" }
 
+    /// GET on one of the HTTP endpoints.
+    public func get(_ path: String) -> HTTPGet.Reply? {
+        guard let ports = httpPorts else { return nil }
+        let port = path == "/health" ? ports.health : path == "/ready" ? ports.ready : ports.metrics
+        return HTTPGet.get(port: port, path: path)
+    }
+
+    /// Sends a signal without waiting.
+    public func signal(_ sig: Int32) {
+        kill(process.processIdentifier, sig)
+    }
+
     /// SIGTERM, then the exit status.
     @discardableResult
     public func stop() -> Int32 {
         if process.isRunning { process.terminate() }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    /// Waits for the process to end by itself; its exit status.
+    public func waitForExit() -> Int32 {
         process.waitUntilExit()
         return process.terminationStatus
     }
