@@ -101,16 +101,32 @@ kill -0 $CPID 2>/dev/null && kill -0 $QPID 2>/dev/null && kill -0 $NPID 2>/dev/n
 echo "records: $(grep -c . "$OUT/cluster.local.zone") forward, $(grep -c . "$OUT/in-addr.arpa.zone") reverse"
 printf "%-11s %-5s %12s %10s %14s\n" server load "queries/s" lost "CPU µs/query"
 : > "$OUT/results"
-for load in hits mix; do
-  measure clusterdns $CPID $PORT_C "$OUT/$load.txt"
-  measure no-metrics $QPID $PORT_Q "$OUT/$load.txt"
-  measure nsd $NPID $PORT_N "$OUT/$load.txt"
+# Rounds with the order rotated: whichever server is measured first in a run pays for a cold
+# machine (seen: up to 25 %), so each figure is the median over ROUNDS positions.
+ROUNDS=${ROUNDS:-3}
+servers=("clusterdns $CPID $PORT_C" "no-metrics $QPID $PORT_Q" "nsd $NPID $PORT_N")
+for round in $(seq 0 $((ROUNDS - 1))); do
+  for load in hits mix; do
+    for i in 0 1 2; do
+      # shellcheck disable=SC2086
+      measure ${servers[$(((i + round) % 3))]} "$OUT/$load.txt"
+    done
+  done
 done
-for load in hits mix; do
-  awk -v l=$load '$2 == l {v[$1] = $3} END {
-    printf "ratio %-5s clusterdns/nsd CPU per query: %.2f\n", l, v["clusterdns"] / v["nsd"]
-    printf "ratio %-5s metrics on/off CPU per query: %.3f\n", l, v["clusterdns"] / v["no-metrics"]}' "$OUT/results"
-done
+awk '{k = $1 " " $2; n[k]++; v[k, n[k]] = $3}
+  END {
+    for (k in n) {
+      m = n[k]; for (i = 1; i <= m; i++) a[i] = v[k, i]
+      for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (a[j] < a[i]) {t = a[i]; a[i] = a[j]; a[j] = t}
+      med[k] = (m % 2) ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
+    }
+    for (l = 1; l <= 2; l++) {
+      load = l == 1 ? "hits" : "mix"
+      printf "median %-5s CPU µs/query: clusterdns %.2f, no-metrics %.2f, nsd %.2f\n", load, med["clusterdns " load], med["no-metrics " load], med["nsd " load]
+      printf "ratio  %-5s clusterdns/nsd CPU per query: %.2f\n", load, med["clusterdns " load] / med["nsd " load]
+      printf "ratio  %-5s metrics on/off CPU per query: %.3f\n", load, med["clusterdns " load] / med["no-metrics " load]
+    }
+  }' "$OUT/results"
 rss() {
   local total=0 p r
   for p in $1 $(descendants "$1"); do r=$(awk '/VmRSS/ {print $2}' "/proc/$p/status" 2>/dev/null); total=$((total + ${r:-0})); done

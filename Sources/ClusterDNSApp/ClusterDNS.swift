@@ -109,7 +109,9 @@ public final class ClusterDNS: Sendable {
                 metrics.refreshAges()
                 var text: [UInt8] = []
                 metrics.registry.emit(into: &text)
-                return HTTPReply(.ok, String(decoding: text, as: UTF8.self),
+                var queries = ""
+                server.metrics.emitQueryFamilies(into: &queries)
+                return HTTPReply(.ok, queries + String(decoding: text, as: UTF8.self),
                                  contentType: "text/plain; version=0.0.4; charset=utf-8")
             }),
         ]

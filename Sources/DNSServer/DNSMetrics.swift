@@ -9,26 +9,32 @@ import Synchronization
 /// working (`coredns_dns_*`, CoreDNS plugin/metrics), and the listeners' own event counts under
 /// `clusterdns_`. Labels are low-cardinality by construction: zones we serve, a fixed type list,
 /// rcodes, proto and family; never names or client addresses.
+///
+/// The five per-query families are tallied by each listener in plain integers under its own,
+/// uncontended lock and rendered at scrape time; recording them through swift-prometheus's
+/// histograms (a lock and a generic bucket walk each) cost 10–25 % CPU per query in `make bench`.
+/// Everything else goes through the swift-prometheus registry.
 public final class DNSMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     /// Whether replies are recorded at all (off when nothing scrapes: no `/metrics` listener).
     public let recordQueries: Bool
     private let exported = Mutex<[String: Int]>([:])
+    private let recorders = Mutex<[QueryRecorder]>([])
 
     /// CoreDNS's buckets: request duration 0.25 ms … 8.192 s doubling; sizes in bytes.
-    static let durationBuckets: [Duration] = (0..<16).map { .nanoseconds(250_000 << $0) }
-    static let sizeBuckets: [Double] = [0, 100, 200, 300, 400, 511, 1023, 2047, 4095, 8291, 16e3, 32e3, 48e3, 64e3]
+    static let durationBucketsNanos: [Int64] = (0..<16).map { 250_000 << $0 }
+    static let sizeBuckets: [Int] = [0, 100, 200, 300, 400, 511, 1023, 2047, 4095, 8291, 16000, 32000, 48000, 64000]
 
     public init(registry: PrometheusCollectorRegistry, recordQueries: Bool) {
         self.registry = registry
         self.recordQueries = recordQueries
     }
 
-    /// One per handler (so per event loop for UDP, per connection for TCP): it caches the metric
-    /// handles of the label sets it has seen, so a reply costs a dictionary lookup and a few
-    /// atomic adds, not a registry lookup.
+    /// One per UDP socket and one per TCP listener.
     func recorder(server: String, proto: String, logger: Logger, logQueries: Bool) -> QueryRecorder {
-        QueryRecorder(metrics: self, server: "dns://\(server)", proto: proto, logger: logger, logQueries: logQueries)
+        let r = QueryRecorder(server: "dns://\(server)", proto: proto, record: recordQueries, logger: logger, logQueries: logQueries)
+        recorders.withLock { $0.append(r) }
+        return r
     }
 
     /// Copies the listeners' counters (the source of truth, also read by the log summary) into
@@ -48,6 +54,77 @@ public final class DNSMetrics: Sendable {
             .set(Double(snapshot.tcpOpen))
     }
 
+    /// The query families in Prometheus text format, summed over the listeners.
+    public func emitQueryFamilies(into out: inout String) {
+        guard recordQueries else { return }
+        var requests: [[String]: Int] = [:]
+        var responses: [[String]: Int] = [:]
+        var durations: [[String]: BucketCounts] = [:]
+        var requestSizes: [[String]: BucketCounts] = [:]
+        var responseSizes: [[String]: BucketCounts] = [:]
+        for recorder in recorders.withLock({ $0 }) {
+            let (server, proto) = (recorder.server, recorder.proto)
+            recorder.book.withLock { book in
+                for (key, t) in book.requests {
+                    let zone = Self.zoneLabel(key.zone), type = Self.typeLabels[key.type] ?? "other"
+                    requests[[server, zone, proto, "\(key.family)", type], default: 0] += t.count
+                    durations[[server, zone, type], default: BucketCounts(Self.durationBucketsNanos.count)].add(t.duration)
+                    requestSizes[[server, zone, proto], default: BucketCounts(Self.sizeBuckets.count)].add(t.requestSize)
+                    responseSizes[[server, zone, proto], default: BucketCounts(Self.sizeBuckets.count)].add(t.responseSize)
+                }
+                for (key, n) in book.responses {
+                    responses[[server, Self.zoneLabel(key.zone), "\(ResponseCode(rawValue: key.rcode))"], default: 0] += n
+                }
+            }
+        }
+        Self.counter(&out, "coredns_dns_requests_total", "Counter of DNS requests made per zone, protocol and family.",
+                     ["server", "zone", "proto", "family", "type"], requests)
+        Self.counter(&out, "coredns_dns_responses_total", "Counter of response status codes.", ["server", "zone", "rcode"], responses)
+        Self.histogram(&out, "coredns_dns_request_duration_seconds", "Histogram of the time (in seconds) each request took per zone.",
+                       ["server", "zone", "type"], durations, bounds: Self.durationBucketsNanos.map { Double($0) / 1e9 }, scale: 1e-9)
+        Self.histogram(&out, "coredns_dns_request_size_bytes", "Size of the request in bytes.",
+                       ["server", "zone", "proto"], requestSizes, bounds: Self.sizeBuckets.map(Double.init), scale: 1)
+        Self.histogram(&out, "coredns_dns_response_size_bytes", "Size of the returned response in bytes.",
+                       ["server", "zone", "proto"], responseSizes, bounds: Self.sizeBuckets.map(Double.init), scale: 1)
+    }
+
+    static func zoneLabel(_ zone: DNSName?) -> String { zone?.description ?? "." }
+
+    static func labels(_ names: [String], _ values: [String], extra: String? = nil) -> String {
+        var parts = zip(names, values).map { "\($0)=\"\($1)\"" }
+        if let extra { parts.append(extra) }
+        return "{" + parts.joined(separator: ",") + "}"
+    }
+
+    static func counter(_ out: inout String, _ name: String, _ help: String, _ names: [String], _ series: [[String]: Int]) {
+        guard !series.isEmpty else { return }
+        out += "# HELP \(name) \(help)\n# TYPE \(name) counter\n"
+        for (values, n) in series.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
+            out += "\(name)\(labels(names, values)) \(n)\n"
+        }
+    }
+
+    static func histogram(_ out: inout String, _ name: String, _ help: String, _ names: [String], _ series: [[String]: BucketCounts],
+                          bounds: [Double], scale: Double) {
+        guard !series.isEmpty else { return }
+        out += "# HELP \(name) \(help)\n# TYPE \(name) histogram\n"
+        for (values, h) in series.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
+            var cumulative = 0
+            for (i, bound) in bounds.enumerated() {
+                cumulative += h.buckets[i]
+                out += "\(name)_bucket\(labels(names, values, extra: "le=\"\(format(bound))\"")) \(cumulative)\n"
+            }
+            out += "\(name)_bucket\(labels(names, values, extra: "le=\"+Inf\"")) \(h.count)\n"
+            out += "\(name)_sum\(labels(names, values)) \(format(Double(h.sum) * scale))\n"
+            out += "\(name)_count\(labels(names, values)) \(h.count)\n"
+        }
+    }
+
+    /// `100`, not `100.0`, as Go's Prometheus client writes bucket bounds.
+    static func format(_ v: Double) -> String {
+        v == v.rounded() && abs(v) < 1e15 ? String(Int64(v)) : "\(v)"
+    }
+
     /// The `type` label: CoreDNS's list of common types, everything else `other`.
     static let typeLabels: [UInt16: String] = {
         var t: [UInt16: String] = [:]
@@ -61,19 +138,39 @@ public final class DNSMetrics: Sendable {
     }()
 }
 
-/// Loop-confined: used only from the handler that owns it.
-final class QueryRecorder {
+/// Per-bucket (not cumulative) counts, a sum and a count.
+struct BucketCounts {
+    var buckets: [Int]
+    var sum: Int64 = 0
+    var count = 0
+
+    init(_ bounds: Int) { buckets = Array(repeating: 0, count: bounds) }
+
+    @inline(__always)
+    mutating func record<T: BinaryInteger>(_ value: T, bounds: [T]) {
+        count += 1
+        sum &+= Int64(value)
+        // Values above the last bound only count toward +Inf.
+        for i in bounds.indices where value <= bounds[i] {
+            buckets[i] += 1
+            return
+        }
+    }
+
+    mutating func add(_ other: BucketCounts) {
+        for i in buckets.indices { buckets[i] += other.buckets[i] }
+        sum &+= other.sum
+        count += other.count
+    }
+}
+
+/// Records replies for one listener socket (UDP) or one TCP listener. The lock is taken by that
+/// socket's event loop per query and by a scrape; it is uncontended in practice.
+final class QueryRecorder: Sendable {
     struct RequestKey: Hashable {
         var zone: DNSName?
         var type: UInt16
         var family: UInt8
-    }
-
-    struct RequestHandles {
-        var requests: Counter
-        var duration: DurationHistogram
-        var requestSize: ValueHistogram
-        var responseSize: ValueHistogram
     }
 
     struct ResponseKey: Hashable {
@@ -81,37 +178,45 @@ final class QueryRecorder {
         var rcode: UInt16
     }
 
-    let metrics: DNSMetrics
+    struct Tally {
+        var count = 0
+        var duration = BucketCounts(DNSMetrics.durationBucketsNanos.count)
+        var requestSize = BucketCounts(DNSMetrics.sizeBuckets.count)
+        var responseSize = BucketCounts(DNSMetrics.sizeBuckets.count)
+    }
+
+    struct Book {
+        var requests: [RequestKey: Tally] = [:]
+        var responses: [ResponseKey: Int] = [:]
+    }
+
     let server: String
     let proto: String
+    let recordMetrics: Bool
     let logger: Logger
     let logQueries: Bool
-    private var requests: [RequestKey: RequestHandles] = [:]
-    private var responses: [ResponseKey: Counter] = [:]
+    let book = Mutex<Book>(Book())
 
-    init(metrics: DNSMetrics, server: String, proto: String, logger: Logger, logQueries: Bool) {
-        self.metrics = metrics
+    init(server: String, proto: String, record: Bool, logger: Logger, logQueries: Bool) {
         self.server = server
         self.proto = proto
+        self.recordMetrics = record
         self.logger = logger
         self.logQueries = logQueries
     }
 
-    var active: Bool { metrics.recordQueries || logQueries }
+    var active: Bool { recordMetrics || logQueries }
 
-    /// Records one reply. `started` is when the query was read (NIODeadline uptime nanoseconds).
+    /// Records one reply. `started` is when the query was read (monotonic nanoseconds).
     func record(_ info: QueryProcessor.ReplyInfo, client: SocketAddress, requestSize: Int, responseSize: Int, started: UInt64) {
         let nanos = Int64(MonotonicClock.nanoseconds() &- started)
-        if metrics.recordQueries {
-            let family: UInt8 = client.protocol == .inet6 ? 2 : 1
-            let key = RequestKey(zone: info.zone, type: info.question?.type.rawValue ?? 0, family: family)
-            let h = requests[key] ?? makeRequestHandles(key)
-            h.requests.increment()
-            h.duration.recordNanoseconds(nanos)
-            h.requestSize.record(Double(requestSize))
-            h.responseSize.record(Double(responseSize))
+        if recordMetrics {
+            let key = RequestKey(zone: info.zone, type: info.question?.type.rawValue ?? 0, family: client.protocol == .inet6 ? 2 : 1)
             let rkey = ResponseKey(zone: info.zone, rcode: info.rcode.rawValue)
-            (responses[rkey] ?? makeResponseCounter(rkey)).increment()
+            book.withLock { b in
+                b.requests[key, default: Tally()].record(nanos, requestSize, responseSize)
+                b.responses[rkey, default: 0] += 1
+            }
         }
         if logQueries {
             logger.info("query", metadata: [
@@ -130,33 +235,15 @@ final class QueryRecorder {
         let ip = a.ipAddress ?? "?"
         return a.protocol == .inet6 ? "[\(ip)]:\(a.port ?? 0)" : "\(ip):\(a.port ?? 0)"
     }
+}
 
-    private func zoneLabel(_ zone: DNSName?) -> String {
-        zone?.description ?? "."
-    }
-
-    private func makeRequestHandles(_ key: RequestKey) -> RequestHandles {
-        let r = metrics.registry
-        let zone = zoneLabel(key.zone)
-        let type = DNSMetrics.typeLabels[key.type] ?? "other"
-        let h = RequestHandles(
-            requests: r.makeCounter(descriptor: .metric("coredns_dns_requests_total", "Counter of DNS requests made per zone, protocol and family."), labels: [("server", server), ("zone", zone), ("proto", proto), ("family", "\(key.family)"), ("type", type)]),
-            duration: r.makeDurationHistogram(descriptor: .metric("coredns_dns_request_duration_seconds", "Histogram of the time (in seconds) each request took per zone."), labels: [("server", server), ("zone", zone), ("type", type)],
-                                              buckets: DNSMetrics.durationBuckets),
-            requestSize: r.makeValueHistogram(descriptor: .metric("coredns_dns_request_size_bytes", "Size of the request in bytes."), labels: [("server", server), ("zone", zone), ("proto", proto)],
-                                              buckets: DNSMetrics.sizeBuckets),
-            responseSize: r.makeValueHistogram(descriptor: .metric("coredns_dns_response_size_bytes", "Size of the returned response in bytes."), labels: [("server", server), ("zone", zone), ("proto", proto)],
-                                               buckets: DNSMetrics.sizeBuckets))
-        requests[key] = h
-        return h
-    }
-
-    private func makeResponseCounter(_ key: ResponseKey) -> Counter {
-        let c = metrics.registry.makeCounter(
-            descriptor: .metric("coredns_dns_responses_total", "Counter of response status codes."),
-            labels: [("server", server), ("zone", zoneLabel(key.zone)), ("rcode", "\(ResponseCode(rawValue: key.rcode))")])
-        responses[key] = c
-        return c
+extension QueryRecorder.Tally {
+    @inline(__always)
+    mutating func record(_ nanos: Int64, _ requestSize: Int, _ responseSize: Int) {
+        count += 1
+        duration.record(nanos, bounds: DNSMetrics.durationBucketsNanos)
+        self.requestSize.record(requestSize, bounds: DNSMetrics.sizeBuckets)
+        self.responseSize.record(responseSize, bounds: DNSMetrics.sizeBuckets)
     }
 }
 

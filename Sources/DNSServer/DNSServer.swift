@@ -112,8 +112,9 @@ public final class DNSServer: Sendable {
 
     private func tcpBootstrap(_ endpoint: ServerConfiguration.Endpoint) -> ServerBootstrap {
         let store = self.store, processor = self.processor, counters = self.counters
-        let metrics = self.metrics, logger = self.logger, logQueries = configuration.logQueries
         let config = configuration
+        // One recorder for every connection of this listener: TCP is a small share of DNS.
+        let recorder = metrics.recorder(server: "\(endpoint)", proto: "tcp", logger: logger, logQueries: configuration.logQueries)
         let idle = TimeAmount.seconds(config.tcpIdleTimeout)
         return ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
@@ -132,7 +133,6 @@ public final class DNSServer: Sendable {
                     let sync = channel.pipeline.syncOperations
                     try sync.addHandler(IdleStateHandler(readTimeout: idle))
                     try sync.addHandler(ByteToMessageHandler(DNSFrameDecoder()))
-                    let recorder = metrics.recorder(server: "\(endpoint)", proto: "tcp", logger: logger, logQueries: logQueries)
                     try sync.addHandler(TCPQueryHandler(store: store, processor: processor, counters: counters, recorder: recorder,
                                                         maxQueries: config.maxQueriesPerConnection, stallTimeout: idle))
                 }
