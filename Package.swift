@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // RFC 1035/3597/6891 wire format. Pure Swift, no dependencies: bytes in, values out.
@@ -50,9 +51,20 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // The Kubernetes API: credentials, an HTTP client over NIO and TLS, list + watch.
+        .target(name: "KubeAPI", dependencies: [
+            "KubeModel", "DNSWire",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Yams", package: "Yams"),
+        ]),
         // Configuration and composition of the running services.
         .target(name: "ClusterDNSApp", dependencies: [
-            "DNSWire", "RecordIndex", "DNSResponder", "DNSServer", "KubeSources", "Operations",
+            "DNSWire", "RecordIndex", "DNSResponder", "DNSServer", "KubeSources", "KubeAPI", "Operations",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
@@ -71,6 +83,13 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ], path: "Tests/TestSupport"),
+        // A Kubernetes API server for tests: the real protocol, TLS, tokens, faults on demand.
+        .target(name: "FakeKubeAPI", dependencies: [
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        ], path: "Tests/FakeKubeAPI"),
         // The query path without sockets, with allocations counted (make bench).
         .target(name: "CMallocCounter", path: "Benchmarks/CMallocCounter"),
         .executableTarget(name: "QueryPathBenchmark", dependencies: [
@@ -80,6 +99,6 @@ let package = Package(
         .testTarget(name: "ResponderTests", dependencies: [
             "DNSWire", "RecordIndex", "DNSResponder", "KubeModel", "KubeSources", "TestSupport",
         ]),
-        .testTarget(name: "EndToEndTests", dependencies: ["DNSWire", "ClusterDNSApp", "KubeSources", "TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["DNSWire", "ClusterDNSApp", "KubeSources", "TestSupport", "FakeKubeAPI"]),
     ]
 )

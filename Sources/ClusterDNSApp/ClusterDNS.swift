@@ -1,6 +1,7 @@
 import DNSServer
 import Dispatch
 import Foundation
+import KubeAPI
 import KubeSources
 import Logging
 import NIOCore
@@ -36,6 +37,7 @@ public final class ClusterDNS: Sendable {
         let server = DNSServer(configuration: configuration.server, store: store, group: group, metrics: dnsMetrics, logger: logger)
         let http = HTTPEndpoints(group: group, logger: logger)
         var background: [Task<Void, Never>] = []
+        defer { for t in background { t.cancel() } }
         func shutdown() async {
             for t in background { t.cancel() }
             await server.stop()
@@ -43,26 +45,28 @@ public final class ClusterDNS: Sendable {
             try? await group.shutdownGracefully()
         }
 
+        let composer = Composer(options: configuration.index, store: store, metrics: metrics, logger: logger)
         do {
             // HTTP first: /health answers and /ready says "loading" while the data loads.
             try await startHTTP(http, server: server)
-            var assembler = SnapshotAssembler(options: configuration.index)
             let directory = configuration.zonesDirectory.map(ManifestDirectory.init(root:))
+            if let kube = configuration.kubernetes {
+                background.append(try startKubernetes(kube, group: group, composer: composer))
+            }
             if let directory {
                 readiness.notReady("zones", "loading \(directory.root)")
                 // The first load must succeed as a directory; bad files inside are reported, not fatal.
-                try refresh(directory, &assembler, first: true)
+                try refresh(directory, composer, first: true)
             } else {
-                publish(ManifestDirectory.Load(), &assembler, source: "none", load: .zero)
+                composer.rebuild(source: "start", logLevel: .info)
             }
             try await server.start()
             if let directory {
-                background.append(Task { [assembler] in
-                    var assembler = assembler
+                background.append(Task {
                     while !Task.isCancelled {
                         try? await Task.sleep(for: configuration.reloadInterval)
                         do {
-                            try refresh(directory, &assembler, first: false)
+                            try refresh(directory, composer, first: false)
                         } catch {
                             metrics.reloadError("zones")
                             readiness.degraded("zones", "\(error)")
@@ -127,7 +131,7 @@ public final class ClusterDNS: Sendable {
 
     /// Re-reads what changed under the directory and publishes a new snapshot (on the first call
     /// always, later only when something changed).
-    func refresh(_ directory: ManifestDirectory, _ assembler: inout SnapshotAssembler, first: Bool) throws {
+    func refresh(_ directory: ManifestDirectory, _ composer: Composer, first: Bool) throws {
         let clock = ContinuousClock()
         let start = clock.now
         guard let load = try directory.scan() ?? (first ? directory.current() : nil) else {
@@ -135,26 +139,75 @@ public final class ClusterDNS: Sendable {
             return
         }
         report(load, first: first)
-        publish(load, &assembler, source: "zones", load: clock.now - start)
-        if load.problems.isEmpty {
-            readiness.ready("zones")
-        } else {
+        composer.directoryLoaded(load, loadTime: clock.now - start)
+        readiness.ready("zones")
+        if !load.problems.isEmpty {
             metrics.reloadError("zones", count: load.problems.count)
             let more = load.problems.count > 1 ? " (and \(load.problems.count - 1) more)" : ""
             // Bad files never hold up readiness: their last good content (or nothing) is served.
-            readiness.ready("zones")
             readiness.degraded("zones", "\(load.problems[0])\(more)")
         }
     }
 
-    func publish(_ load: ManifestDirectory.Load, _ assembler: inout SnapshotAssembler, source: String, load loadTime: Duration) {
-        let clock = ContinuousClock()
-        let start = clock.now
-        let snapshot = assembler.assemble(load, now: Self.unixTime(), logger: logger)
-        store.publish(snapshot)
-        let build = clock.now - start
-        metrics.published(snapshot, objects: load.objects, build: build, source: source)
-        logStats(load: loadTime, build: build)
+    /// Starts the API watcher; returns its task. Every change rebuilds the snapshot; builds are
+    /// coalesced (a burst of events while one build runs makes one more build, not many).
+    func startKubernetes(_ kube: ServeConfiguration.Kubernetes, group: MultiThreadedEventLoopGroup, composer: Composer) throws -> Task<Void, Never> {
+        let credentials: KubeCredentials
+        switch kube {
+        case .inCluster: credentials = try KubeCredentials.inCluster()
+        case .kubeconfig(let path, let context): credentials = try KubeCredentials.kubeconfig(path: path, context: context)
+        }
+        let client = try KubeHTTPClient(credentials: credentials, group: group)
+        // Pods only when an option reads them: `verified` pod records. (Endpoint pod names come
+        // from the slices' targetRef, so --endpoint-pod-names needs no Pods.)
+        let resources: [KubeResource] = [.namespaces, .services, .endpointslices] + (configuration.index.pods == .verified ? [.pods] : [])
+        logger.info("watching the Kubernetes API", metadata: ["server": "\(credentials.serverURL)", "from": "\(credentials.origin)",
+                                                              "resources": "\(resources.map(\.rawValue).joined(separator: ","))"])
+        let readiness = self.readiness, metrics = self.metrics, logger = self.logger
+        readiness.notReady("kubernetes", "listing from \(credentials.serverURL)")
+        let (changes, signal) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        let states = Mutex<[KubeResource: KubeSource.State]>([:])
+        let sourceBox = Mutex<KubeSource?>(nil)
+        let source = KubeSource(client: client, resources: resources, logger: logger,
+                                onChange: { signal.yield() },
+                                onState: { resource, state in
+            let all = states.withLock { s -> [KubeResource: KubeSource.State] in
+                s[resource] = state
+                return s
+            }
+            let synced = sourceBox.withLock { $0?.synced } ?? false
+            let failing = resources.compactMap { r -> String? in
+                if case .failing(let why)? = all[r] { return why }
+                return nil
+            }
+            if synced {
+                metrics.synced("kubernetes")
+                if let why = failing.first { readiness.degraded("kubernetes", why) } else { readiness.ready("kubernetes") }
+            } else {
+                let listing = resources.filter { all[$0] != .synced }.map(\.rawValue)
+                readiness.notReady("kubernetes", failing.first ?? "listing \(listing.joined(separator: ", ")) from \(credentials.serverURL)")
+            }
+        })
+        sourceBox.withLock { $0 = source }
+        composer.attach(source)
+        return Task {
+            await withTaskGroup(of: Void.self) { g in
+                g.addTask { await source.run() }
+                g.addTask {
+                    var wasSynced = false
+                    for await _ in changes {
+                        let synced = source.synced
+                        composer.rebuild(source: "kubernetes", logLevel: synced && wasSynced ? .debug : .info)
+                        if synced && !wasSynced {
+                            logger.info("kubernetes synced: cluster zones answer from the API")
+                            wasSynced = true
+                        }
+                    }
+                }
+                await g.next()
+                g.cancelAll()
+            }
+        }
     }
 
     func report(_ load: ManifestDirectory.Load, first: Bool) {
@@ -166,15 +219,6 @@ public final class ClusterDNS: Sendable {
                 logger.info("skipping objects of a kind DNS does not read", metadata: ["kind": "\(kind)", "count": "\(n)"])
             }
         }
-    }
-
-    /// `load`: reading and decoding changed files; `build`: the snapshot from the objects.
-    func logStats(load: Duration, build: Duration) {
-        let s = store.snapshot.stats
-        logger.info("snapshot published", metadata: [
-            "services": "\(s.services)", "endpoints": "\(s.endpoints)", "names": "\(s.names)", "records": "\(s.records)",
-            "load_ms": "\(load.milliseconds)", "build_ms": "\(build.milliseconds)",
-        ])
     }
 
     /// Bad packets are never logged one by one (a flood would become a disk-filling log): every

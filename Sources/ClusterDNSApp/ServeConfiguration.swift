@@ -5,11 +5,19 @@ import RecordIndex
 /// listeners behave. Built by the command line, consumed here.
 public struct ServeConfiguration: Sendable {
     public var zonesDirectory: String?
+    /// Where the Kubernetes API is, when objects come from it (`--kubernetes`, `--kubeconfig`).
+    public var kubernetes: Kubernetes?
     public var index: IndexOptions
     public var server: ServerConfiguration
     /// How often the zones directory is checked for changes (issue 3: visible within a second).
     public var reloadInterval: Duration = .milliseconds(400)
     public var operations = Operations()
+
+    public enum Kubernetes: Sendable {
+        /// The ServiceAccount's token and CA, KUBERNETES_SERVICE_HOST/PORT.
+        case inCluster
+        case kubeconfig(path: String, context: String?)
+    }
 
     /// The operator-facing side: HTTP endpoints (CoreDNS's ports), shutdown, log summaries.
     public struct Operations: Sendable {

@@ -13,9 +13,11 @@ public struct SnapshotAssembler {
         self.options = options
     }
 
-    public mutating func assemble(_ load: ManifestDirectory.Load, now: UInt32, logger: Logger? = nil) -> Snapshot {
+    /// `synced: false` while a source that feeds the cluster zones (the API watcher) has not
+    /// listed everything yet: missing names then answer SERVFAIL, not NXDOMAIN (D18).
+    public mutating func assemble(_ load: ManifestDirectory.Load, now: UInt32, synced: Bool = true, logger: Logger? = nil) -> Snapshot {
         lastSerial = max(lastSerial &+ 1, now)
-        let (zones, stats) = ClusterIndexBuilder(options: options, serial: lastSerial).build(load.objects)
+        let (zones, stats) = ClusterIndexBuilder(options: options, serial: lastSerial).build(load.objects, synced: synced)
         var all = zones
         let taken = Set(zones.map(\.apex))
         for z in load.zones {

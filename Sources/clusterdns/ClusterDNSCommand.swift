@@ -11,7 +11,7 @@ import RecordIndex
 struct ClusterDNSCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "clusterdns",
-        abstract: "Kubernetes cluster DNS: the DNS schema of Services, endpoints and pods, served from YAML manifests.",
+        abstract: "Kubernetes cluster DNS: the DNS schema of Services, endpoints and pods, from the Kubernetes API or YAML manifests.",
         subcommands: [Serve.self, Check.self, Query.self],
         defaultSubcommand: Serve.self)
 }
@@ -67,10 +67,20 @@ struct IndexFlags: ParsableArguments {
 }
 
 struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Serve DNS over UDP and TCP.")
+    static let configuration = CommandConfiguration(
+        abstract: "Serve DNS over UDP and TCP from the Kubernetes API (--kubernetes, --kubeconfig), a zones directory (--zones), or both.")
 
     @Option(name: .customLong("zones"), help: "Directory of Kubernetes manifests (*.yaml, *.yml, *.json) and zone files (*.zone), reloaded on change.")
     var zones: String?
+
+    @Flag(name: .customLong("kubernetes"), help: "Watch the Kubernetes API: in-cluster credentials, or --kubeconfig.")
+    var kubernetes = false
+
+    @Option(name: .customLong("kubeconfig"), help: "Watch the Kubernetes API with this kubeconfig file (implies --kubernetes).")
+    var kubeconfig: String?
+
+    @Option(name: .customLong("context"), help: "The kubeconfig context to use. Default: its current-context")
+    var context: String?
 
     @Option(name: .customLong("listen"), help: "Address to serve UDP and TCP on, ADDR:PORT or [ADDR]:PORT (repeatable). Default: 0.0.0.0:53")
     var listen: [String] = []
@@ -129,6 +139,12 @@ struct Serve: AsyncParsableCommand {
         var options = try index.options()
         options.nameserverAddresses = NameserverAddresses.forListeners(endpoints)
         var configuration = ServeConfiguration(zonesDirectory: zones, index: options, server: server)
+        if let kubeconfig {
+            configuration.kubernetes = .kubeconfig(path: kubeconfig, context: context)
+        } else if kubernetes {
+            guard context == nil else { throw ValidationError("--context needs --kubeconfig") }
+            configuration.kubernetes = .inCluster
+        }
         configuration.operations.health = try Self.optionalEndpoint(healthListen, "--health-listen")
         configuration.operations.ready = try Self.optionalEndpoint(readyListen, "--ready-listen")
         configuration.operations.metrics = try Self.optionalEndpoint(metricsListen, "--metrics-listen")
