@@ -62,9 +62,11 @@ let package = Package(
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Yams", package: "Yams"),
         ]),
+        // glibc allocator controls (malloc_trim, M_ARENA_MAX) for the snapshot's memory.
+        .target(name: "CSystemMalloc"),
         // Configuration and composition of the running services.
         .target(name: "ClusterDNSApp", dependencies: [
-            "DNSWire", "RecordIndex", "DNSResponder", "DNSServer", "KubeSources", "KubeAPI", "Operations",
+            "DNSWire", "RecordIndex", "DNSResponder", "DNSServer", "KubeSources", "KubeAPI", "Operations", "CSystemMalloc",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
@@ -95,10 +97,15 @@ let package = Package(
         .executableTarget(name: "QueryPathBenchmark", dependencies: [
             "CMallocCounter", "DNSWire", "KubeModel", "RecordIndex", "DNSResponder",
         ], path: "Benchmarks/QueryPath", exclude: ["allocations.json"]),
+        // Issue 4: watch event → answer latency and relist memory, against the fake API server.
+        .executableTarget(name: "PropagationBenchmark", dependencies: ["DNSWire", "FakeKubeAPI"], path: "Benchmarks/Propagation"),
         .testTarget(name: "DNSWireTests", dependencies: ["DNSWire", "TestSupport"]),
         .testTarget(name: "ResponderTests", dependencies: [
             "DNSWire", "RecordIndex", "DNSResponder", "KubeModel", "KubeSources", "TestSupport",
         ]),
-        .testTarget(name: "EndToEndTests", dependencies: ["DNSWire", "ClusterDNSApp", "KubeSources", "TestSupport", "FakeKubeAPI"]),
+        .testTarget(name: "EndToEndTests", dependencies: [
+            "DNSWire", "ClusterDNSApp", "KubeSources", "TestSupport", "FakeKubeAPI",
+            .product(name: "Yams", package: "Yams"),
+        ]),
     ]
 )

@@ -1,6 +1,7 @@
 import DNSServer
 import Dispatch
 import Foundation
+import CSystemMalloc
 import KubeAPI
 import KubeSources
 import Logging
@@ -30,6 +31,8 @@ public final class ClusterDNS: Sendable {
     /// SIGINT. Shutdown is a lame duck: `/ready` turns 503 at once, DNS keeps answering for
     /// `--lameduck`, then the listeners close (answers in flight are written) and this returns.
     public func run() async throws {
+        // Two arenas: builds on pool threads otherwise each keep their own freed memory.
+        csm_limit_arenas(2)
         let signals = SignalStream()
         let ops = configuration.operations
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)

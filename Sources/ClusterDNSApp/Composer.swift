@@ -1,3 +1,4 @@
+import CSystemMalloc
 import KubeAPI
 import KubeSources
 import Logging
@@ -60,6 +61,9 @@ final class Composer: Sendable {
             let now = clock.now
             for arrived in pending { propagation.record(now - arrived) }
             metrics.published(snapshot, objects: load.objects, build: now - start, source: source)
+            // The old snapshot is gone once no query holds it; give its pages back rather than
+            // keep the high-water mark of every rebuild resident.
+            csm_trim()
             let stats = snapshot.stats
             logger.log(level: logLevel, "snapshot published", metadata: [
                 "source": "\(source)", "services": "\(stats.services)", "endpoints": "\(stats.endpoints)",
