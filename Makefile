@@ -7,8 +7,10 @@ LISTEN ?= --listen 127.0.0.1:5353 --listen '[::1]:5353'
 OPS ?= --health-listen 127.0.0.1:8080 --ready-listen 127.0.0.1:8181 --metrics-listen 127.0.0.1:9153
 ZONES ?= zones
 # libldns for zone files and the test decoder; dig, kdig, drill as real clients in tests;
-# NSD and dnsperf for `make bench`.
-DEB_PACKAGES := libldns-dev ldnsutils bind9-dnsutils knot-dnsutils dnsperf nsd util-linux procps
+# openssl for the fake API server's certificates; NSD and dnsperf for `make bench`. kubectl
+# (Debian's kubernetes-client unless one is on PATH) checks the fake API server and deploy/.
+DEB_PACKAGES := libldns-dev ldnsutils bind9-dnsutils knot-dnsutils dnsperf nsd util-linux procps openssl
+DEB_PACKAGES += $(shell command -v kubectl >/dev/null || echo kubernetes-client)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: deps build release run test bench clean
