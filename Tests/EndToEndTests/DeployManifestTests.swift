@@ -51,11 +51,13 @@ import Yams
         #expect(c["readinessProbe"]?["httpGet"]?["port"]?.int == 8181)
         #expect(c["resources"]?["requests"]?["memory"] != nil && c["resources"]?["limits"]?["memory"] != nil)
 
-        // The arguments are ones the binary takes: outside a cluster it gets as far as
-        // looking for the ServiceAccount and says so.
+        // The arguments are ones the image's entrypoint (`clusterdns serve`) takes: outside a
+        // cluster it gets as far as looking for the ServiceAccount and says so.
         let args = (c["args"]?.sequence ?? []).compactMap(\.string)
-        #expect(args.first == "serve" && args.contains("--kubernetes"))
-        let r = try run(ServerProcess.binary, args + ["--health-listen", "off", "--ready-listen", "off", "--metrics-listen", "off",
+        let dockerfile = try String(contentsOfFile: ServerProcess.repositoryRoot + "/Dockerfile", encoding: .utf8)
+        #expect(dockerfile.contains("ENTRYPOINT [\"clusterdns\", \"serve\"]"))
+        #expect(args.first != "serve" && args.contains("--kubernetes"))
+        let r = try run(ServerProcess.binary, ["serve"] + args + ["--health-listen", "off", "--ready-listen", "off", "--metrics-listen", "off",
                                                     "--listen", "127.0.0.1:0"])
         #expect(r.status != 0)
         #expect(r.err.contains("KUBERNETES_SERVICE_HOST"), "\(r.err)")
