@@ -231,7 +231,13 @@ public final class KubeSource: Sendable {
     func watch(_ r: KubeResource, resourceVersion rv: inout String) async throws {
         let timeout = Int.random(in: options.watchTimeout)
         let path = r.path + "?watch=true&allowWatchBookmarks=true&resourceVersion=\(Self.escape(rv))&timeoutSeconds=\(timeout)"
-        let stream = try await client.lines(path, readTimeout: .seconds(Int64(timeout + 30)))
+        let stream: AsyncThrowingStream<[UInt8], Error>
+        do {
+            stream = try await client.lines(path, readTimeout: .seconds(Int64(timeout + 30)))
+        } catch let e as KubeHTTPClient.HTTPError where e.status == 410 {
+            // Some servers answer an expired version with the status itself, not an event.
+            throw Gone()
+        }
         // Connected and accepted: a failure reported earlier is over.
         onState(r, .synced)
         for try await line in stream {

@@ -187,6 +187,16 @@ import TestSupport
         #expect(s.log.contains("410 Gone"))
         let m = OperationsTests.parse(s.get("/metrics")?.body ?? "")
         #expect(OperationsTests.value(m, "clusterdns_relists_total", ["resource": "services"]) >= 1)
+
+        // The same when the server answers the watch with HTTP 410 rather than an ERROR event.
+        api.setGoneAsHTTPStatus(true)
+        #expect(Self.eventually { api.openWatches == 3 })
+        api.dropWatches()
+        api.apply(.services, Self.service("default", "later", clusterIP: "10.96.2.2"))
+        api.compact()
+        #expect(Self.eventually(10) { Self.lookup(s.port, "later.default.svc.cluster.local.")?.answers == ["10.96.2.2"] })
+        let m2 = OperationsTests.parse(s.get("/metrics")?.body ?? "")
+        #expect(OperationsTests.value(m2, "clusterdns_relists_total", ["resource": "services"]) >= 2)
     }
 
     /// "dropped connection and resume from the last resourceVersion", and bookmarks move it.

@@ -63,6 +63,7 @@ public final class FakeKubeAPI: Sendable {
         var forbidden: Set<String> = []
         var requests: [String] = []
         var splitChunks = true
+        var goneAsHTTPStatus = false
     }
 
     let state: Mutex<State>
@@ -205,6 +206,12 @@ public final class FakeKubeAPI: Sendable {
         }
     }
 
+    /// Answer a watch from a compacted version with HTTP 410 itself instead of a 200 stream
+    /// holding an ERROR event (both happen in the field).
+    public func setGoneAsHTTPStatus(_ on: Bool) {
+        state.withLock { $0.goneAsHTTPStatus = on }
+    }
+
     public func setTokens(_ tokens: Set<String>) {
         state.withLock { $0.tokens = tokens }
     }
@@ -324,6 +331,10 @@ public final class FakeKubeAPI: Sendable {
         }
         if watching {
             let since = query["resourceVersion"].flatMap(Int.init)
+            let (goneAsStatus, compacted) = state.withLock { ($0.goneAsHTTPStatus, $0.compactedThrough) }
+            if goneAsStatus, let since, since != 0, since < compacted {
+                return .reply(Self.status(410, "Expired", "too old resource version: \(since) (\(compacted))"))
+            }
             return .watch(resource, namespace: namespace, since: since, bookmarks: query["allowWatchBookmarks"] == "true",
                           timeout: query["timeoutSeconds"].flatMap(Int.init))
         }
