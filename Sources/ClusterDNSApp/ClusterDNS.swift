@@ -50,7 +50,9 @@ public final class ClusterDNS: Sendable {
 
         let composer = Composer(options: configuration.index, store: store, metrics: metrics, logger: logger)
         do {
-            // HTTP first: /health answers and /ready says "loading" while the data loads.
+            // HTTP first: /health answers and /ready says "loading" while the data loads, and
+            // stays 503 until the DNS listeners are bound (a source may sync before that).
+            readiness.notReady("dns", "listeners not bound yet")
             try await startHTTP(http, server: server)
             let directory = configuration.zonesDirectory.map(ManifestDirectory.init(root:))
             if let kube = configuration.kubernetes {
@@ -64,6 +66,7 @@ public final class ClusterDNS: Sendable {
                 composer.rebuild(source: "start", logLevel: .info)
             }
             try await server.start()
+            readiness.ready("dns")
             if let directory {
                 background.append(Task {
                     while !Task.isCancelled {

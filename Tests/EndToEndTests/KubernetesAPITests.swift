@@ -167,16 +167,21 @@ import TestSupport
         #expect(Self.eventually(10) { Self.ready(s) })
         let listsBefore = api.requests.filter { $0.contains("/api/v1/services?limit=") }.count
 
-        // While disconnected: a change, then history is compacted. The resumed watch gets 410.
+        // While disconnected: a change, then history is compacted; the watches are dropped
+        // again in case one came back in between. The resumed watch gets 410.
         api.dropWatches()
         api.apply(.services, Self.service("default", "late", clusterIP: "10.96.2.1"))
         api.delete(.services, namespace: "default", name: "s0")
         api.compact()
+        api.dropWatches()
         var wrong: [String] = []
         let ok = Self.eventually(10) {
-            // Every existing name keeps answering during the relist: never NXDOMAIN.
-            for i in 1..<30 where Self.lookup(s.port, "s\(i).default.svc.cluster.local.")?.answers != ["10.96.1.\(i)"] {
-                wrong.append("s\(i)")
+            // Every existing name keeps answering during the relist: never NXDOMAIN. (No reply
+            // within the timeout on a loaded machine is asked again, not counted as wrong.)
+            for i in 1..<30 {
+                let name = "s\(i).default.svc.cluster.local."
+                guard let answer = Self.lookup(s.port, name) ?? Self.lookup(s.port, name) else { continue }
+                if answer.answers != ["10.96.1.\(i)"] { wrong.append("s\(i): \(answer)") }
             }
             return Self.lookup(s.port, "late.default.svc.cluster.local.")?.answers == ["10.96.2.1"]
         }
@@ -194,6 +199,7 @@ import TestSupport
         api.dropWatches()
         api.apply(.services, Self.service("default", "later", clusterIP: "10.96.2.2"))
         api.compact()
+        api.dropWatches()
         #expect(Self.eventually(10) { Self.lookup(s.port, "later.default.svc.cluster.local.")?.answers == ["10.96.2.2"] })
         let m2 = OperationsTests.parse(s.get("/metrics")?.body ?? "")
         #expect(OperationsTests.value(m2, "clusterdns_relists_total", ["resource": "services"]) >= 2)

@@ -165,9 +165,12 @@ public final class FakeKubeAPI: Sendable {
         }
     }
 
-    /// Forgets the event history: a watch or continue from an older version gets 410 Gone.
+    /// Forgets the event history: a watch or continue from any version seen so far gets 410
+    /// Gone. The version moves on by one (as other writes move etcd's revision), so a list made
+    /// after this returns a version that can be watched from.
     public func compact() {
         state.withLock { s in
+            s.rv += 1
             s.compactedThrough = s.rv
             s.events = []
         }
