@@ -172,29 +172,10 @@ public final class ClusterDNS: Sendable {
         let readiness = self.readiness, metrics = self.metrics, logger = self.logger
         readiness.notReady("kubernetes", "listing from \(credentials.serverURL)")
         let (changes, signal) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
-        let states = Mutex<[KubeResource: KubeSource.State]>([:])
-        let sourceBox = Mutex<KubeSource?>(nil)
+        let kubeReadiness = KubeReadiness(readiness: readiness, metrics: metrics, resources: resources, server: credentials.serverURL)
         let source = KubeSource(client: client, resources: resources, logger: logger,
                                 onChange: { signal.yield() },
-                                onState: { resource, state in
-            let all = states.withLock { s -> [KubeResource: KubeSource.State] in
-                s[resource] = state
-                return s
-            }
-            let synced = sourceBox.withLock { $0?.synced } ?? false
-            let failing = resources.compactMap { r -> String? in
-                if case .failing(let why)? = all[r] { return why }
-                return nil
-            }
-            if synced {
-                metrics.synced("kubernetes")
-                if let why = failing.first { readiness.degraded("kubernetes", why) } else { readiness.ready("kubernetes") }
-            } else {
-                let listing = resources.filter { all[$0] != .synced }.map(\.rawValue)
-                readiness.notReady("kubernetes", failing.first ?? "listing \(listing.joined(separator: ", ")) from \(credentials.serverURL)")
-            }
-        })
-        sourceBox.withLock { $0 = source }
+                                onState: { resource, state in kubeReadiness.update(resource, state) })
         composer.attach(source)
         return Task {
             await withTaskGroup(of: Void.self) { g in
@@ -207,6 +188,7 @@ public final class ClusterDNS: Sendable {
                         if synced && !wasSynced {
                             logger.info("kubernetes synced: cluster zones answer from the API")
                             wasSynced = true
+                            kubeReadiness.published()
                         }
                     }
                 }
@@ -251,6 +233,50 @@ public final class ClusterDNS: Sendable {
 
     static func unixTime() -> UInt32 {
         UInt32(truncatingIfNeeded: Int(Date().timeIntervalSince1970))
+    }
+}
+
+/// What /ready says about the API watcher: each resource's state, and whether a snapshot built
+/// from a complete sync is out. Only then do cluster names stop answering SERVFAIL, so only
+/// then may /ready say 200.
+final class KubeReadiness: Sendable {
+    let readiness: Readiness
+    let metrics: AppMetrics
+    let resources: [KubeResource]
+    let server: String
+    private let state = Mutex<(resources: [KubeResource: KubeSource.State], published: Bool)>(([:], false))
+
+    init(readiness: Readiness, metrics: AppMetrics, resources: [KubeResource], server: String) {
+        self.readiness = readiness
+        self.metrics = metrics
+        self.resources = resources
+        self.server = server
+    }
+
+    func update(_ r: KubeResource, _ s: KubeSource.State) {
+        state.withLock { $0.resources[r] = s }
+        refresh()
+    }
+
+    func published() {
+        state.withLock { $0.published = true }
+        refresh()
+    }
+
+    private func refresh() {
+        let (all, published) = state.withLock { ($0.resources, $0.published) }
+        let failing = resources.compactMap { r -> String? in
+            if case .failing(let why)? = all[r] { return why }
+            return nil
+        }
+        if published {
+            metrics.synced("kubernetes")
+            if let why = failing.first { readiness.degraded("kubernetes", why) } else { readiness.ready("kubernetes") }
+        } else {
+            let listing = resources.filter { all[$0] != .synced }.map(\.rawValue)
+            readiness.notReady("kubernetes", failing.first
+                ?? (listing.isEmpty ? "building the index" : "listing \(listing.joined(separator: ", ")) from \(server)"))
+        }
     }
 }
 
