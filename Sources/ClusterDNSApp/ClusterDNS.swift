@@ -40,7 +40,6 @@ public final class ClusterDNS: Sendable {
         let server = DNSServer(configuration: configuration.server, store: store, group: group, metrics: dnsMetrics, logger: logger)
         let http = HTTPEndpoints(group: group, logger: logger)
         var background: [Task<Void, Never>] = []
-        defer { for t in background { t.cancel() } }
         func shutdown() async {
             for t in background { t.cancel() }
             await server.stop()

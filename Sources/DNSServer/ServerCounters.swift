@@ -24,16 +24,12 @@ public final class ServerCounters: Sendable {
         }
     }
 
-    public struct Snapshot: Sendable, Equatable {
+    public struct Snapshot: Sendable {
         /// Drops by the `reason` label: malformed (shorter than a header), response (QR set),
         /// reserved_port (source port of a reflection service), over_capacity (TCP connection cap).
         public var drops: [(String, Int)]
         public var formErrReplies: Int
         public var tcpOpen: Int
-
-        public static func == (a: Snapshot, b: Snapshot) -> Bool {
-            a.drops.elementsEqual(b.drops, by: { $0 == $1 }) && a.formErrReplies == b.formErrReplies && a.tcpOpen == b.tcpOpen
-        }
     }
 
     public func snapshot() -> Snapshot {

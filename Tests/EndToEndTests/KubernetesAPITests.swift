@@ -65,8 +65,18 @@ import TestSupport
         return condition()
     }
 
-    static func serve(_ api: FakeKubeAPI?, kubeconfig: String, extra: [String] = []) throws -> ServerProcess {
+    static func serve(kubeconfig: String, extra: [String] = []) throws -> ServerProcess {
         try ServerProcess(arguments: ["--kubeconfig", kubeconfig] + extra, http: true, waitForDNS: false)
+    }
+
+    /// A fake API holding `seed` (plus what `prepare` adds) and a server that has synced with it.
+    static func synced(prepare: (FakeKubeAPI) -> Void = { _ in }) throws -> (FakeKubeAPI, ServerProcess) {
+        let api = try FakeKubeAPI.start()
+        seed(api)
+        prepare(api)
+        let s = try serve(kubeconfig: try api.writeKubeconfig())
+        #expect(eventually(10) { ready(s) })
+        return (api, s)
     }
 
     static func ready(_ s: ServerProcess) -> Bool { s.get("/ready")?.status == 200 }
@@ -84,7 +94,7 @@ import TestSupport
             "static.yaml": "apiVersion: v1\nkind: Service\nmetadata: {name: legacy, namespace: default}\nspec: {clusterIP: 10.96.9.9}\n",
             "corp.zone": "$ORIGIN corp.example.\n@ 300 IN SOA ns hostmaster 1 7200 3600 1209600 300\n@ 300 IN NS ns\nns 300 IN A 192.0.2.53\nwww 300 IN A 192.0.2.80\n",
         ])
-        let s = try Self.serve(nil, kubeconfig: kubeconfig, extra: ["--zones", zones])
+        let s = try Self.serve(kubeconfig: kubeconfig, extra: ["--zones", zones])
         defer { s.stop() }
         #expect(Self.eventually { Self.lookup(s.port, "www.corp.example.") != nil })
         // Not synced: unknown cluster names are SERVFAIL; the directory's objects and zone
@@ -112,12 +122,8 @@ import TestSupport
 
     /// Initial sync, then add/modify/delete of each kind reflected in answers.
     @Test func syncAndFollowEveryKind() throws {
-        let api = try FakeKubeAPI.start()
-        defer { api.stop() }
-        Self.seed(api)
-        let s = try Self.serve(api, kubeconfig: try api.writeKubeconfig())
-        defer { s.stop() }
-        #expect(Self.eventually(10) { Self.ready(s) })
+        let (api, s) = try Self.synced()
+        defer { s.stop(); api.stop() }
         let p = s.port
         #expect(Self.lookup(p, "web.default.svc.cluster.local.") == Lookup(rcode: .noError, answers: ["10.96.0.10"]))
         #expect(Self.lookup(p, "db.data.svc.cluster.local.") == Lookup(rcode: .noError, answers: ["10.244.1.1", "10.244.1.2"]))
@@ -158,13 +164,10 @@ import TestSupport
 
     /// "410 Gone → relist and replace atomically (never serve a half-empty index)".
     @Test func goneMeansRelist() throws {
-        let api = try FakeKubeAPI.start()
-        defer { api.stop() }
-        Self.seed(api)
-        for i in 0..<30 { api.apply(.services, Self.service("default", "s\(i)", clusterIP: "10.96.1.\(i)")) }
-        let s = try Self.serve(api, kubeconfig: try api.writeKubeconfig())
-        defer { s.stop() }
-        #expect(Self.eventually(10) { Self.ready(s) })
+        let (api, s) = try Self.synced { api in
+            for i in 0..<30 { api.apply(.services, Self.service("default", "s\(i)", clusterIP: "10.96.1.\(i)")) }
+        }
+        defer { s.stop(); api.stop() }
         let listsBefore = api.requests.filter { $0.contains("/api/v1/services?limit=") }.count
 
         // While disconnected: a change, then history is compacted; the watches are dropped
@@ -207,12 +210,8 @@ import TestSupport
 
     /// "dropped connection and resume from the last resourceVersion", and bookmarks move it.
     @Test func dropResumeAndBookmarks() throws {
-        let api = try FakeKubeAPI.start()
-        defer { api.stop() }
-        Self.seed(api)
-        let s = try Self.serve(api, kubeconfig: try api.writeKubeconfig())
-        defer { s.stop() }
-        #expect(Self.eventually(10) { Self.ready(s) })
+        let (api, s) = try Self.synced()
+        defer { s.stop(); api.stop() }
         #expect(Self.eventually { api.openWatches == 3 })
         let listsBefore = api.requests.filter { !$0.contains("watch=") && $0.contains("?limit=") }.count
 
@@ -245,7 +244,7 @@ import TestSupport
         Self.seed(api)
         let tokenFile = NSTemporaryDirectory() + "token-\(UUID().uuidString)"
         try "token-1\n".write(toFile: tokenFile, atomically: true, encoding: .utf8)
-        let s = try Self.serve(api, kubeconfig: try api.writeKubeconfig(token: nil, tokenFile: tokenFile))
+        let s = try Self.serve(kubeconfig: try api.writeKubeconfig(token: nil, tokenFile: tokenFile))
         defer { s.stop() }
         #expect(Self.eventually(10) { Self.ready(s) })
 
@@ -266,7 +265,7 @@ import TestSupport
         defer { api.stop() }
         Self.seed(api)
         api.forbid(["endpointslices"])
-        let s = try Self.serve(api, kubeconfig: try api.writeKubeconfig())
+        let s = try Self.serve(kubeconfig: try api.writeKubeconfig())
         defer { s.stop() }
         var ready: HTTPGet.Reply?
         #expect(Self.eventually(10) {
@@ -281,7 +280,7 @@ import TestSupport
         #expect(Self.eventually(15) { Self.ready(s) })
         #expect(Self.lookup(s.port, "nope.default.svc.cluster.local.")?.rcode == .nxDomain)
 
-        let bad = try Self.serve(api, kubeconfig: try api.writeKubeconfig(token: "wrong"))
+        let bad = try Self.serve(kubeconfig: try api.writeKubeconfig(token: "wrong"))
         defer { bad.stop() }
         #expect(Self.eventually(10) { bad.get("/ready")?.body.contains("401 Unauthorized") == true })
         #expect(bad.get("/ready")?.status == 503)
