@@ -29,9 +29,16 @@ let package = Package(
         .target(name: "RecordIndex", dependencies: ["DNSWire", "KubeModel"]),
         // The spec: query → answer value. Synchronous, no I/O.
         .target(name: "DNSResponder", dependencies: ["DNSWire", "RecordIndex"]),
+        // Names outside our zones: upstreams over UDP/TCP, health, loops, and the cache.
+        .target(name: "Forwarding", dependencies: [
+            "DNSWire", "DNSResponder",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // Sockets: UDP/TCP listeners, framing, limits.
         .target(name: "DNSServer", dependencies: [
-            "DNSWire", "DNSResponder", "RecordIndex",
+            "DNSWire", "DNSResponder", "RecordIndex", "Forwarding",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
@@ -66,13 +73,13 @@ let package = Package(
         .target(name: "CSystemMalloc"),
         // Configuration and composition of the running services.
         .target(name: "ClusterDNSApp", dependencies: [
-            "DNSWire", "RecordIndex", "DNSResponder", "DNSServer", "KubeSources", "KubeAPI", "Operations", "CSystemMalloc",
+            "DNSWire", "RecordIndex", "DNSResponder", "DNSServer", "Forwarding", "KubeSources", "KubeAPI", "Operations", "CSystemMalloc",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "clusterdns", dependencies: [
-            "ClusterDNSApp",
+            "ClusterDNSApp", "Forwarding",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),

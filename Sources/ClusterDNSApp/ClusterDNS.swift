@@ -1,4 +1,5 @@
 import DNSServer
+import Forwarding
 import Dispatch
 import Foundation
 import CSystemMalloc
@@ -37,7 +38,15 @@ public final class ClusterDNS: Sendable {
         let ops = configuration.operations
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let dnsMetrics = DNSMetrics(registry: metrics.registry, recordQueries: ops.metrics != nil)
-        let server = DNSServer(configuration: configuration.server, store: store, group: group, metrics: dnsMetrics, logger: logger)
+        let forwarding = try ForwardingSetup.resolve(configuration, logger: logger)
+        let server: DNSServer
+        do {
+            server = try DNSServer(configuration: configuration.server, store: store, group: group, metrics: dnsMetrics,
+                                   forwarding: forwarding, logger: logger)
+        } catch {
+            try? await group.shutdownGracefully()
+            throw error
+        }
         let http = HTTPEndpoints(group: group, logger: logger)
         var background: [Task<Void, Never>] = []
         func shutdown() async {
@@ -120,6 +129,7 @@ public final class ClusterDNS: Sendable {
                 metrics.registry.emit(into: &text)
                 var queries = ""
                 server.metrics.emitQueryFamilies(into: &queries)
+                if let forwarder = server.forwarder { DNSMetrics.emitForwardFamilies(forwarder, into: &queries) }
                 return HTTPReply(.ok, queries + String(decoding: text, as: UTF8.self),
                                  contentType: "text/plain; version=0.0.4; charset=utf-8")
             }),

@@ -1,4 +1,5 @@
 import DNSServer
+import Forwarding
 import RecordIndex
 
 /// Everything `clusterdns serve` is told: where data comes from, what the index holds, how the
@@ -12,6 +13,10 @@ public struct ServeConfiguration: Sendable {
     /// How often the zones directory is checked for changes (issue 3: visible within a second).
     public var reloadInterval: Duration = .milliseconds(400)
     public var operations = Operations()
+    /// Forwarding of names outside our zones; nil: they are REFUSED (`--upstream off`).
+    public var forwarding: ForwardConfiguration? = ForwardConfiguration(upstreams: [])
+    /// Where the upstreams come from when none is given (`--resolv-conf`).
+    public var resolvConf = "/etc/resolv.conf"
 
     public enum Kubernetes: Sendable {
         /// The ServiceAccount's token and CA, KUBERNETES_SERVICE_HOST/PORT.

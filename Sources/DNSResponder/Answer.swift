@@ -12,6 +12,8 @@ public struct Answer: Sendable, Equatable {
     /// The zone the question fell in (before any CNAME chase), nil when it is not ours: the
     /// `zone` label of the query metrics.
     public var zone: DNSName?
+    /// RA: set on answers that needed recursion (forwarded names), never on our own zones.
+    public var recursionAvailable = false
 
     public init(rcode: ResponseCode, authoritative: Bool) {
         self.rcode = rcode

@@ -25,18 +25,51 @@ public struct QueryProcessor: Sendable {
         public var question: Question?
         /// The zone the question fell in; nil when it is not ours.
         public var zone: DNSName?
+
+        public init(rcode: ResponseCode, question: Question? = nil, zone: DNSName? = nil) {
+            self.rcode = rcode
+            self.question = question
+            self.zone = zone
+        }
     }
 
     public enum Outcome: Sendable, Equatable {
         case reply([UInt8], ReplyInfo)
         case drop(DropReason)
+        /// Not answerable from the snapshot: the forwarder finishes it (`reply(to:with:)`).
+        case forward(ForwardRequest)
+    }
+
+    /// A query admitted and decided, waiting for an upstream answer: everything needed to write
+    /// the reply later, on any thread.
+    public struct ForwardRequest: Sendable, Equatable {
+        public var header: Header
+        public var question: Question
+        /// The question as the client sent it, echoed verbatim (its case, DNS 0x20).
+        public var questionBytes: [UInt8]
+        public var edns: EDNS?
+        /// Largest reply for this client and transport.
+        public var limit: Int
+        public var transport: Transport
+        /// The name to resolve upstream: the question's, or an ExternalName's out-of-zone target.
+        public var target: DNSName
+        /// The CNAME chain already answered from our zones, written before what comes back.
+        public var prefix: Answer?
+
+        /// The upstream question: the target, with the client's type and class.
+        public var upstreamQuestion: Question {
+            Question(name: target, type: question.type, recordClass: question.recordClass)
+        }
     }
 
     /// The largest UDP answer we send whatever the client offers (`--udp-size`, DNS Flag Day 2020).
     public var udpSize: Int
+    /// Whether names outside our zones are forwarded (`.forward`) or REFUSED.
+    public var forwarding: Bool
 
-    public init(udpSize: Int = 1232) {
+    public init(udpSize: Int = 1232, forwarding: Bool = false) {
         self.udpSize = max(512, min(udpSize, 65535))
+        self.forwarding = forwarding
     }
 
     public func respond(to query: [UInt8], transport: Transport, snapshot: Snapshot) -> Outcome {
@@ -82,9 +115,29 @@ public struct QueryProcessor: Sendable {
             return encode(header, questionBytes, question, Answer.error(.refused), edns: edns, limit: limit)
         }
 
-        // 5. Decide, then encode.
-        let answer = Responder.answer(question, in: snapshot)
-        return encode(header, questionBytes, question, answer, edns: edns, limit: limit)
+        // 5. Decide, then encode (or hand over to the forwarder).
+        switch Responder.resolve(question, in: snapshot, forwarding: forwarding) {
+        case .answer(let answer):
+            return encode(header, questionBytes, question, answer, edns: edns, limit: limit)
+        case .forward(let target, let prefix):
+            return .forward(ForwardRequest(header: header, question: question, questionBytes: Array(questionBytes), edns: edns,
+                                           limit: limit, transport: transport, target: target, prefix: prefix))
+        }
+    }
+
+    /// The reply to a forwarded query, from an answer value (errors, ExternalName chains).
+    public func reply(to request: ForwardRequest, with answer: Answer) -> ([UInt8], ReplyInfo) {
+        let q = request.questionBytes
+        guard case .reply(let bytes, let info) = encode(request.header, q[...], request.question, answer, edns: request.edns, limit: request.limit) else {
+            return ([], ReplyInfo(rcode: answer.rcode))  // encode always replies
+        }
+        return (bytes, info)
+    }
+
+    /// Our OPT record for a reply (RFC 6891 §6.1.2): our size, version 0, DO echoed (RFC 3225),
+    /// no options echoed, unknown flags cleared (RFC 8906 §8.2.4).
+    public func replyEDNS(_ query: EDNS?, rcode: ResponseCode) -> EDNS? {
+        query.map { EDNS(udpPayloadSize: UInt16(udpSize), extendedRcodeHigh: UInt8(rcode.rawValue >> 4), version: 0, dnssecOK: $0.dnssecOK) }
     }
 
     /// Reads the answer, authority and additional sections, keeping only the OPT. Records in a
@@ -106,7 +159,7 @@ public struct QueryProcessor: Sendable {
         return edns
     }
 
-    func responseHeader(_ query: Header, _ rcode: ResponseCode, authoritative: Bool) -> Header {
+    func responseHeader(_ query: Header, _ rcode: ResponseCode, authoritative: Bool, recursionAvailable: Bool = false) -> Header {
         var h = Header()
         h.id = query.id
         h.isResponse = true
@@ -115,6 +168,7 @@ public struct QueryProcessor: Sendable {
         // RFC 4035 §3.1.6: CD is copied; AD stays 0 from authoritative data; Z is cleared.
         h.checkingDisabled = query.checkingDisabled
         h.authoritative = authoritative
+        h.recursionAvailable = recursionAvailable
         h.rcodeLow = UInt8(rcode.rawValue & 0x0F)
         return h
     }
@@ -125,13 +179,10 @@ public struct QueryProcessor: Sendable {
     }
 
     func encode(_ query: Header, _ question: ArraySlice<UInt8>, _ parsed: Question, _ answer: Answer, edns: EDNS?, limit: Int) -> Outcome {
-        var w = MessageWriter(limit: limit, header: responseHeader(query, answer.rcode, authoritative: answer.authoritative))
+        var w = MessageWriter(limit: limit, header: responseHeader(query, answer.rcode, authoritative: answer.authoritative,
+                                                                   recursionAvailable: answer.recursionAvailable))
         w.appendQuestion(verbatim: question)
-        // Our OPT: our size, version 0, DO echoed (RFC 3225), no options echoed (RFC 6891 §6.1.2),
-        // unknown flags cleared (RFC 8906 §8.2.4).
-        let reply = edns.map {
-            EDNS(udpPayloadSize: UInt16(udpSize), extendedRcodeHigh: UInt8(answer.rcode.rawValue >> 4), version: 0, dnssecOK: $0.dnssecOK)
-        }
+        let reply = replyEDNS(edns, rcode: answer.rcode)
         if let reply { w.reserve(reply.wireSize) }
         var truncated = false
         for set in answer.answer where !truncated {

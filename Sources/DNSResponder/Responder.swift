@@ -9,26 +9,51 @@ public enum Responder {
     /// RFC 1034 §3.6.2 allows chains; CoreDNS caps them at 10 (D12).
     static let maxChain = 10
 
-    public static func answer(_ q: Question, in snapshot: Snapshot) -> Answer {
-        guard let zone = snapshot.zone(for: q.name) else {
-            // D16: not ours and no forwarding → REFUSED, as authoritative servers do.
-            return .error(.refused)
-        }
-        var answer = decide(q, zone, snapshot)
-        answer.zone = zone.apex
-        return answer
+    /// What to do with a question: answer it from the snapshot, or resolve a name upstream.
+    public enum Resolution: Sendable, Equatable {
+        case answer(Answer)
+        /// Resolve `target` upstream (same type and class as the question). `prefix` is the CNAME
+        /// chain already answered from our zones (an ExternalName), put before what comes back.
+        case forward(target: DNSName, prefix: Answer?)
     }
 
-    static func decide(_ q: Question, _ start: Zone, _ snapshot: Snapshot) -> Answer {
+    /// The answer when nothing is forwarded: REFUSED outside our zones (D16), an out-of-zone
+    /// CNAME target left for the client (D12).
+    public static func answer(_ q: Question, in snapshot: Snapshot) -> Answer {
+        switch resolve(q, in: snapshot, forwarding: false) {
+        case .answer(let a): return a
+        case .forward: return .error(.refused)  // not reached without forwarding
+        }
+    }
+
+    /// With `forwarding`, names outside our zones, out-of-zone ExternalName targets and reverse
+    /// names we hold no PTR for (kubeadm's `fallthrough in-addr.arpa ip6.arpa`, D15) go upstream.
+    /// The cluster zones themselves never do.
+    public static func resolve(_ q: Question, in snapshot: Snapshot, forwarding: Bool) -> Resolution {
+        guard let zone = snapshot.zone(for: q.name) else {
+            // D16: not ours → forwarded, or REFUSED as authoritative servers do.
+            return forwarding ? .forward(target: q.name, prefix: nil) : .answer(.error(.refused))
+        }
+        switch decide(q, zone, snapshot, forwarding: forwarding) {
+        case .answer(var answer):
+            answer.zone = zone.apex
+            return .answer(answer)
+        case .forward(let target, var prefix):
+            prefix?.zone = zone.apex
+            return .forward(target: target, prefix: prefix)
+        }
+    }
+
+    static func decide(_ q: Question, _ start: Zone, _ snapshot: Snapshot, forwarding: Bool) -> Resolution {
         var zone = start
         switch q.type {
         case .axfr, .ixfr:
             // No zone transfers are offered (RFC 5936 §4.2 allows refusing).
-            return .error(.refused)
+            return .answer(.error(.refused))
         case .maila, .mailb, .tkey, .tsig:
-            return .error(.notImp)
+            return .answer(.error(.notImp))
         case .opt:
-            return .error(.formErr)
+            return .answer(.error(.formErr))
         default:
             break
         }
@@ -43,22 +68,26 @@ public enum Responder {
                     case .records(let rr): result.answer.append(rr)
                     case .noData: result.authority.append([zone.soa])
                     }
-                    return result
+                    return .answer(result)
                 }
                 // D18: before the first sync a missing name may yet exist.
-                guard zone.synced else { return .error(.servFail) }
+                guard zone.synced else { return .answer(.error(.servFail)) }
+                if forwarding, zone.kind == .reverse, chased.isEmpty {
+                    return .forward(target: name, prefix: nil)
+                }
                 // RFC 6604: after a CNAME the rcode is the final name's.
                 result.rcode = .nxDomain
                 result.authority.append([zone.soa])
-                return result
+                return .answer(result)
             }
             if q.type != .cname, let cname = node.rrset(.cname), case .cname(let target) = cname.records[0].rdata {
                 result.answer.append(cname.records)
                 chased.append(name)
-                // D12: chase in-zone targets; cut loops and long chains; an out-of-zone target is
-                // left for the client (no forwarding yet).
-                guard chased.count < maxChain, !chased.contains(target), let next = snapshot.zone(for: target) else {
-                    return result
+                // D12: chase in-zone targets; cut loops and long chains. An out-of-zone target is
+                // resolved upstream when forwarding, else left for the client.
+                guard chased.count < maxChain, !chased.contains(target) else { return .answer(result) }
+                guard let next = snapshot.zone(for: target) else {
+                    return forwarding ? .forward(target: target, prefix: result) : .answer(result)
                 }
                 zone = next
                 name = target
@@ -71,7 +100,7 @@ public enum Responder {
                 } else {
                     result.authority.append([zone.soa])
                 }
-                return result
+                return .answer(result)
             }
             if let set = node.rrset(q.type) {
                 result.answer.append(set.records)
@@ -80,7 +109,7 @@ public enum Responder {
                 // D1: the name exists, the type does not → NODATA with the SOA (D2).
                 result.authority.append([zone.soa])
             }
-            return result
+            return .answer(result)
         }
     }
 

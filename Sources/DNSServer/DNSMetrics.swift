@@ -1,5 +1,6 @@
 import DNSResponder
 import DNSWire
+import Forwarding
 import Logging
 import NIOCore
 import Prometheus
@@ -88,12 +89,22 @@ public final class DNSMetrics: Sendable {
                        ["server", "zone", "proto"], responseSizes, bounds: Self.sizeBuckets.map(Double.init), scale: 1)
     }
 
+    /// The forwarder's and cache's families (CoreDNS's `cache` and `forward` names).
+    public static func emitForwardFamilies(_ forwarder: Forwarder, into out: inout String) {
+        for family in forwarder.metricFamilies() {
+            out += "# HELP \(family.name) \(family.help)\n# TYPE \(family.name) \(family.type)\n"
+            for sample in family.samples {
+                out += family.name + sample.suffix + labels(sample.labels.map(\.0), sample.labels.map(\.1)) + " " + format(sample.value) + "\n"
+            }
+        }
+    }
+
     static func zoneLabel(_ zone: DNSName?) -> String { zone?.description ?? "." }
 
     static func labels(_ names: [String], _ values: [String], extra: String? = nil) -> String {
         var parts = zip(names, values).map { "\($0)=\"\($1)\"" }
         if let extra { parts.append(extra) }
-        return "{" + parts.joined(separator: ",") + "}"
+        return parts.isEmpty ? "" : "{" + parts.joined(separator: ",") + "}"
     }
 
     static func counter(_ out: inout String, _ name: String, _ help: String, _ names: [String], _ series: [[String]: Int]) {

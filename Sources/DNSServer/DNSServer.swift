@@ -1,4 +1,5 @@
 import DNSResponder
+import Forwarding
 import Logging
 import NIOCore
 import NIOPosix
@@ -18,16 +19,20 @@ public final class DNSServer: Sendable {
     public let metrics: DNSMetrics
     private let store: SnapshotStore
     private let processor: QueryProcessor
+    /// Names outside our zones go here; nil: they are REFUSED.
+    public let forwarder: Forwarder?
     private let group: MultiThreadedEventLoopGroup
     private let logger: Logger
     private let channels = Mutex<[Channel]>([])
 
     public init(configuration: ServerConfiguration, store: SnapshotStore, group: MultiThreadedEventLoopGroup,
-                metrics: DNSMetrics, logger: Logger) {
+                metrics: DNSMetrics, forwarding: ForwardConfiguration? = nil, logger: Logger) throws {
         self.configuration = configuration
         self.metrics = metrics
         self.store = store
-        self.processor = QueryProcessor(udpSize: configuration.udpSize)
+        let processor = QueryProcessor(udpSize: configuration.udpSize, forwarding: forwarding != nil)
+        self.processor = processor
+        self.forwarder = try forwarding.map { try Forwarder(configuration: $0, processor: processor, group: group, logger: logger) }
         self.group = group
         self.logger = logger
     }
@@ -36,6 +41,7 @@ public final class DNSServer: Sendable {
     @discardableResult
     public func start() async throws -> [ServerConfiguration.Endpoint] {
         var bound: [ServerConfiguration.Endpoint] = []
+        forwarder?.start()
         for endpoint in configuration.listen {
             // With port 0 the UDP socket picks a port the TCP listener may find taken: try again.
             var attempts = endpoint.port == 0 ? 5 : 1
@@ -75,9 +81,10 @@ public final class DNSServer: Sendable {
         }
     }
 
-    /// Closes every listener. Answers already decided are written first: the query path is
-    /// synchronous, so nothing is half-done when a channel closes.
+    /// Closes every listener. Answers already decided are written first; a forwarded query still
+    /// waiting for its upstream when its listener closes gets no reply (the client retries).
     public func stop() async {
+        forwarder?.stop()
         let all = channels.withLock { c -> [Channel] in
             defer { c = [] }
             return c
@@ -90,7 +97,7 @@ public final class DNSServer: Sendable {
     static let batch = 32
 
     private func udpBootstrap(_ loop: EventLoop, _ endpoint: ServerConfiguration.Endpoint) -> DatagramBootstrap {
-        let store = self.store, processor = self.processor, counters = self.counters
+        let store = self.store, processor = self.processor, counters = self.counters, forwarder = self.forwarder
         let metrics = self.metrics, logger = self.logger, logQueries = configuration.logQueries
         return DatagramBootstrap(group: loop)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -105,13 +112,13 @@ public final class DNSServer: Sendable {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let recorder = metrics.recorder(server: "\(endpoint)", proto: "udp", logger: logger, logQueries: logQueries)
-                    try channel.pipeline.syncOperations.addHandler(UDPQueryHandler(store: store, processor: processor, counters: counters, recorder: recorder))
+                    try channel.pipeline.syncOperations.addHandler(UDPQueryHandler(store: store, processor: processor, counters: counters, recorder: recorder, forwarder: forwarder))
                 }
             }
     }
 
     private func tcpBootstrap(_ endpoint: ServerConfiguration.Endpoint) -> ServerBootstrap {
-        let store = self.store, processor = self.processor, counters = self.counters
+        let store = self.store, processor = self.processor, counters = self.counters, forwarder = self.forwarder
         let config = configuration
         // One recorder for every connection of this listener: TCP is a small share of DNS.
         let recorder = metrics.recorder(server: "\(endpoint)", proto: "tcp", logger: logger, logQueries: configuration.logQueries)
@@ -134,7 +141,7 @@ public final class DNSServer: Sendable {
                     try sync.addHandler(IdleStateHandler(readTimeout: idle))
                     try sync.addHandler(ByteToMessageHandler(DNSFrameDecoder()))
                     try sync.addHandler(TCPQueryHandler(store: store, processor: processor, counters: counters, recorder: recorder,
-                                                        maxQueries: config.maxQueriesPerConnection, stallTimeout: idle))
+                                                        forwarder: forwarder, maxQueries: config.maxQueriesPerConnection, stallTimeout: idle))
                 }
             }
     }

@@ -1,30 +1,8 @@
 import DNSResponder
 import DNSWire
+import Forwarding
 import NIOCore
 import RecordIndex
-
-/// RFC 1035 §4.2.2 / RFC 7766 framing: a two-byte length, then the message. A length under 12
-/// cannot hold a header: the connection is closed.
-struct DNSFrameDecoder: ByteToMessageDecoder {
-    typealias InboundOut = ByteBuffer
-
-    struct BadLength: Error {}
-
-    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt16.self) else { return .needMoreData }
-        guard length >= 12 else { throw BadLength() }
-        guard buffer.readableBytes >= Int(length) + 2 else { return .needMoreData }
-        buffer.moveReaderIndex(forwardBy: 2)
-        context.fireChannelRead(wrapInboundOut(buffer.readSlice(length: Int(length))!))
-        return .continue
-    }
-
-    mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
-        // Answer every complete query that arrived before the client half-closed.
-        while try decode(context: context, buffer: &buffer) == .continue {}
-        return .needMoreData
-    }
-}
 
 /// One per TCP connection. Pipelined queries are answered in order as they are decoded (RFC 7766
 /// §6.2.1.1); the idle timer closes connections without a complete query in time; a client that
@@ -39,15 +17,22 @@ final class TCPQueryHandler: ChannelInboundHandler {
     private let recorder: QueryRecorder
     private let maxQueries: Int
     private let stallTimeout: TimeAmount
+    private let forwarder: Forwarder?
     private var answered = 0
     private var lastWrite: EventLoopFuture<Void>?
     private var stallTimer: Scheduled<Void>?
+    /// Queries waiting for an upstream: their replies are written out of order as they come
+    /// (RFC 7766 §6.2.1.1), and the connection is not closed under them.
+    private var forwarding = 0
+    private var closing = false
 
-    init(store: SnapshotStore, processor: QueryProcessor, counters: ServerCounters, recorder: QueryRecorder, maxQueries: Int, stallTimeout: TimeAmount) {
+    init(store: SnapshotStore, processor: QueryProcessor, counters: ServerCounters, recorder: QueryRecorder, forwarder: Forwarder?,
+         maxQueries: Int, stallTimeout: TimeAmount) {
         self.store = store
         self.processor = processor
         self.counters = counters
         self.recorder = recorder
+        self.forwarder = forwarder
         self.maxQueries = maxQueries
         self.stallTimeout = stallTimeout
     }
@@ -62,22 +47,41 @@ final class TCPQueryHandler: ChannelInboundHandler {
             counters.countDrop(reason)
         case .reply(let reply, let info):
             if info.rcode == .formErr { counters.formErrReplies.add(1, ordering: .relaxed) }
-            if recorder.active, let client = context.channel.remoteAddress {
-                recorder.record(info, client: client, requestSize: bytes.count, responseSize: reply.count, started: started)
+            write(reply, info, requestSize: bytes.count, started: started, channel: context.channel)
+        case .forward(let request):
+            guard let forwarder else { break }
+            if let cached = forwarder.cachedReply(request) {
+                write(cached.bytes, cached.info, requestSize: bytes.count, started: started, channel: context.channel)
+                break
             }
-            var out = context.channel.allocator.buffer(capacity: reply.count + 2)
-            out.writeInteger(UInt16(reply.count))
-            out.writeBytes(reply)
-            let promise = context.eventLoop.makePromise(of: Void.self)
-            context.write(wrapOutboundOut(out), promise: promise)
-            lastWrite = promise.futureResult
+            forwarding += 1
+            let bound = NIOLoopBound(self, eventLoop: context.eventLoop), channel = context.channel, size = bytes.count
+            forwarder.resolve(request, on: context.eventLoop).whenSuccess { reply in
+                let handler = bound.value
+                handler.forwarding -= 1
+                handler.write(reply.bytes, reply.info, requestSize: size, started: started, channel: channel)
+                channel.flush()
+                if handler.closing && handler.forwarding == 0 { handler.closeAfterWrites(channel) }
+            }
         }
         answered += 1
         if answered >= maxQueries {
             // Enough for one connection: finish what is written, then close.
             context.flush()
-            closeAfterWrites(context)
+            closeWhenAnswered(context.channel)
         }
+    }
+
+    private func write(_ reply: [UInt8], _ info: QueryProcessor.ReplyInfo, requestSize: Int, started: UInt64, channel: Channel) {
+        if recorder.active, let client = channel.remoteAddress {
+            recorder.record(info, client: client, requestSize: requestSize, responseSize: reply.count, started: started)
+        }
+        var out = channel.allocator.buffer(capacity: reply.count + 2)
+        out.writeInteger(UInt16(reply.count))
+        out.writeBytes(reply)
+        let promise = channel.eventLoop.makePromise(of: Void.self)
+        channel.write(out, promise: promise)
+        lastWrite = promise.futureResult
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -89,7 +93,7 @@ final class TCPQueryHandler: ChannelInboundHandler {
             context.close(promise: nil)
         } else if let e = event as? ChannelEvent, e == .inputClosed {
             context.flush()
-            closeAfterWrites(context)
+            closeWhenAnswered(context.channel)
         } else {
             context.fireUserInboundEventTriggered(event)
         }
@@ -123,8 +127,13 @@ final class TCPQueryHandler: ChannelInboundHandler {
         context.fireChannelInactive()
     }
 
-    private func closeAfterWrites(_ context: ChannelHandlerContext) {
-        let channel = context.channel
+    /// Closes once every query read has its reply written, forwarded ones included.
+    private func closeWhenAnswered(_ channel: Channel) {
+        closing = true
+        if forwarding == 0 { closeAfterWrites(channel) }
+    }
+
+    private func closeAfterWrites(_ channel: Channel) {
         if let lastWrite {
             lastWrite.whenComplete { _ in channel.close(promise: nil) }
         } else {

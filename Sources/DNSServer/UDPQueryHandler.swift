@@ -1,5 +1,6 @@
 import DNSResponder
 import DNSWire
+import Forwarding
 import NIOCore
 import RecordIndex
 
@@ -13,13 +14,15 @@ final class UDPQueryHandler: ChannelInboundHandler {
     private let processor: QueryProcessor
     private let counters: ServerCounters
     private let recorder: QueryRecorder
+    private let forwarder: Forwarder?
     private var pending = false
 
-    init(store: SnapshotStore, processor: QueryProcessor, counters: ServerCounters, recorder: QueryRecorder) {
+    init(store: SnapshotStore, processor: QueryProcessor, counters: ServerCounters, recorder: QueryRecorder, forwarder: Forwarder?) {
         self.store = store
         self.processor = processor
         self.counters = counters
         self.recorder = recorder
+        self.forwarder = forwarder
     }
 
     /// Ports of echo, daytime, chargen and time, and 0: replies to them feed reflection loops
@@ -41,13 +44,33 @@ final class UDPQueryHandler: ChannelInboundHandler {
             counters.countDrop(reason)
         case .reply(let reply, let info):
             if info.rcode == .formErr { counters.formErrReplies.add(1, ordering: .relaxed) }
-            if recorder.active {
-                recorder.record(info, client: envelope.remoteAddress, requestSize: bytes.count, responseSize: reply.count, started: started)
+            send(reply, info, to: envelope.remoteAddress, requestSize: bytes.count, started: started, context: context)
+        case .forward(let request):
+            guard let forwarder else { return }
+            if let cached = forwarder.cachedReply(request) {
+                send(cached.bytes, cached.info, to: envelope.remoteAddress, requestSize: bytes.count, started: started, context: context)
+                return
             }
-            let out = context.channel.allocator.buffer(bytes: reply)
-            context.write(wrapOutboundOut(AddressedEnvelope(remoteAddress: envelope.remoteAddress, data: out)), promise: nil)
-            pending = true
+            // Upstream: the reply is written when it comes, on this loop, flushed on its own.
+            let channel = context.channel, recorder = self.recorder, client = envelope.remoteAddress, size = bytes.count
+            forwarder.resolve(request, on: context.eventLoop).whenSuccess { reply in
+                if recorder.active {
+                    recorder.record(reply.info, client: client, requestSize: size, responseSize: reply.bytes.count, started: started)
+                }
+                let out = channel.allocator.buffer(bytes: reply.bytes)
+                channel.writeAndFlush(AddressedEnvelope(remoteAddress: client, data: out), promise: nil)
+            }
         }
+    }
+
+    private func send(_ reply: [UInt8], _ info: QueryProcessor.ReplyInfo, to client: SocketAddress, requestSize: Int, started: UInt64,
+                      context: ChannelHandlerContext) {
+        if recorder.active {
+            recorder.record(info, client: client, requestSize: requestSize, responseSize: reply.count, started: started)
+        }
+        let out = context.channel.allocator.buffer(bytes: reply)
+        context.write(wrapOutboundOut(AddressedEnvelope(remoteAddress: client, data: out)), promise: nil)
+        pending = true
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {

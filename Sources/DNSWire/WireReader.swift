@@ -155,11 +155,35 @@ public struct WireReader {
             }
             rdata = .txt(strings)
         default:
-            rdata = .opaque(try readBytes(rdlength))
+            if let layout = Self.compressibleLayouts[type.rawValue] {
+                rdata = .opaque(try readDecompressed(layout, end: rdataEnd))
+            } else {
+                rdata = .opaque(try readBytes(rdlength))
+            }
         }
         guard offset == rdataEnd else {
             throw WireError(.rdataLength(type: type.rawValue, declared: rdlength, consumed: offset - rdataStart), at: rdataStart)
         }
         return .record(ResourceRecord(name: name, type: type, recordClass: RecordClass(rawValue: cls), ttl: ttl, rdata: rdata))
+    }
+
+    /// RFC 3597 §4: names in the RDATA of the RFC 1035-era types may be compressed by the sender
+    /// (MX above all), so their bytes cannot be copied into another message as they are. These
+    /// types are kept opaque with every name written out uncompressed: (fixed bytes before the
+    /// names, number of names). RP, AFSDB, RT, KX and PX are listed there as compressed by some.
+    static let compressibleLayouts: [UInt16: (prefix: Int, names: Int)] = [
+        3: (0, 1), 4: (0, 1), 7: (0, 1), 8: (0, 1), 9: (0, 1),  // MD MF MB MG MR
+        14: (0, 2), 17: (0, 2),  // MINFO RP
+        15: (2, 1), 18: (2, 1), 21: (2, 1), 36: (2, 1),  // MX AFSDB RT KX
+        26: (2, 2),  // PX
+    ]
+
+    mutating func readDecompressed(_ layout: (prefix: Int, names: Int), end: Int) throws -> [UInt8] {
+        var out = try readBytes(layout.prefix)
+        for _ in 0..<layout.names {
+            guard offset < end else { throw WireError(.truncated(needed: 1), at: offset) }
+            out += try readName().wire
+        }
+        return out
     }
 }

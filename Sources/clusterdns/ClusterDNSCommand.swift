@@ -2,6 +2,7 @@ import ArgumentParser
 import ClusterDNSApp
 import DNSServer
 import DNSWire
+import Forwarding
 import Logging
 import Metrics
 import Prometheus
@@ -120,6 +121,8 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup var index: IndexFlags
 
+    @OptionGroup var forward: ForwardFlags
+
     func run() async throws {
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in
@@ -152,6 +155,8 @@ struct Serve: AsyncParsableCommand {
         configuration.operations.lameDuck = .seconds(lameDuck)
         guard logSummaryInterval >= 1 else { throw ValidationError("--log-summary-interval must be at least 1 second") }
         configuration.operations.summaryInterval = .seconds(logSummaryInterval)
+        configuration.forwarding = try forward.configuration()
+        configuration.resolvConf = forward.resolvConf
 
         // Library metrics (swift-metrics) land in the same registry as ours.
         let registry = PrometheusCollectorRegistry()
@@ -166,6 +171,81 @@ struct Serve: AsyncParsableCommand {
 
     static func optionalEndpoint(_ text: String, _ flag: String) throws -> ServerConfiguration.Endpoint? {
         text == "off" ? nil : try endpoint(text, flag)
+    }
+}
+
+/// Names outside our zones: upstreams and the cache (issue 6). CoreDNS equivalents in brackets.
+struct ForwardFlags: ParsableArguments {
+    @Option(name: .customLong("upstream"), help: "Upstream resolver, ADDR or ADDR:PORT (repeatable) [forward . ADDR]. Default: the nameservers of --resolv-conf; off: REFUSED outside our zones.")
+    var upstreams: [String] = []
+
+    @Option(name: .customLong("resolv-conf"), help: "Where the default upstreams come from.")
+    var resolvConf = "/etc/resolv.conf"
+
+    @Option(name: .customLong("stub"), help: "DOMAIN=ADDR[,ADDR...]: names under DOMAIN go to these upstreams (repeatable) [kube-dns stubDomains].")
+    var stubs: [String] = []
+
+    @Flag(name: .customLong("force-tcp"), help: "Ask upstreams over TCP only (no UDP conntrack entries) [force_tcp].")
+    var forceTCP = false
+
+    @Option(name: .customLong("max-concurrent"), help: "Upstream questions in flight at once; more are answered SERVFAIL at once [max_concurrent].")
+    var maxConcurrent = 1000
+
+    @Option(name: .customLong("upstream-timeout"), help: "Seconds one upstream may take before the next is tried (the whole question gets at most 4 s).")
+    var upstreamTimeout = 2.0
+
+    @Option(name: .customLong("cache-size"), help: "Cached upstream answers kept at most; 0 turns the cache off.")
+    var cacheSize = 10_000
+
+    @Option(name: .customLong("cache-ttl"), help: "Longest time in seconds a positive upstream answer is cached [cache 30].")
+    var cacheTTL = 30
+
+    @Option(name: .customLong("cache-denial-ttl"), help: "Longest time in seconds an NXDOMAIN/NODATA upstream answer is cached (RFC 2308).")
+    var cacheDenialTTL = 30
+
+    @Option(name: .customLong("prefetch"), help: "Refresh an entry hit this many times shortly before it expires; 0: never [prefetch].")
+    var prefetch = 2
+
+    @Option(name: .customLong("serve-stale"), help: "Seconds past expiry an answer may still be served, with TTL 30, when upstreams fail (RFC 8767); 0: never [serve_stale].")
+    var serveStale = 0
+
+    func configuration() throws -> ForwardConfiguration? {
+        if upstreams == ["off"] {
+            guard stubs.isEmpty else { throw ValidationError("--stub needs forwarding: drop --upstream off") }
+            return nil
+        }
+        var c = ForwardConfiguration(upstreams: try upstreams.map { try Self.upstream($0, "--upstream") })
+        c.stubs = try stubs.map { text in
+            let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else { throw ValidationError("--stub \(text): expected DOMAIN=ADDR[,ADDR...]") }
+            let domain = try IndexFlags.zone(parts[0], "--stub")
+            return ForwardConfiguration.Stub(domain: domain, upstreams: try parts[1].split(separator: ",").map { try Self.upstream(String($0), "--stub") })
+        }
+        c.forceTCP = forceTCP
+        guard maxConcurrent >= 1 else { throw ValidationError("--max-concurrent must be at least 1") }
+        c.maxConcurrent = maxConcurrent
+        guard (0.05...4).contains(upstreamTimeout) else { throw ValidationError("--upstream-timeout must be between 0.05 and 4 seconds") }
+        c.attemptTimeout = .milliseconds(Int(upstreamTimeout * 1000))
+        guard cacheSize >= 0 else { throw ValidationError("--cache-size must be 0 or more") }
+        c.cache.size = cacheSize
+        guard (0...86400).contains(cacheTTL), (0...86400).contains(cacheDenialTTL) else {
+            throw ValidationError("--cache-ttl and --cache-denial-ttl must be between 0 and 86400")
+        }
+        // A cache of size 0 keeps nothing: every TTL capped to 0.
+        c.cache.maxTTL = cacheSize == 0 ? 0 : UInt32(cacheTTL)
+        c.cache.maxDenialTTL = cacheSize == 0 ? 0 : UInt32(cacheDenialTTL)
+        guard prefetch >= 0 else { throw ValidationError("--prefetch must be 0 or more") }
+        c.cache.prefetchHits = prefetch
+        guard (0...604800).contains(serveStale) else { throw ValidationError("--serve-stale must be between 0 and 604800 seconds") }
+        c.cache.serveStale = serveStale > 0 ? .seconds(serveStale) : nil
+        return c
+    }
+
+    static func upstream(_ text: String, _ flag: String) throws -> ForwardConfiguration.Upstream {
+        guard let u = ForwardConfiguration.Upstream(parsing: text) else {
+            throw ValidationError("\(flag) \(text): expected an IP address, ADDR:PORT or [IPv6]:PORT")
+        }
+        return u
     }
 }
 

@@ -23,7 +23,8 @@ public final class ServerProcess {
 
     /// Starts `clusterdns serve --listen 127.0.0.1:PORT [--listen [::1]:PORT] args...` and waits
     /// until it answers. The HTTP endpoints are off unless `http` (then on free loopback ports),
-    /// and lame duck is 0 unless the arguments set it, so stopping a test server is quick.
+    /// and lame duck is 0 unless the arguments set it, so stopping a test server is quick;
+    /// forwarding is off unless the arguments name upstreams.
     /// `waitForDNS: false` returns as soon as the process runs (for servers that are not meant
     /// to answer yet).
     public init(arguments: [String], ipv6: Bool = false, host: String = "127.0.0.1", port fixedPort: Int? = nil,
@@ -36,6 +37,8 @@ public final class ServerProcess {
                        "--ready-listen", ports.map { "127.0.0.1:\($0.1)" } ?? "off",
                        "--metrics-listen", ports.map { "127.0.0.1:\($0.2)" } ?? "off"]
             if !arguments.contains("--lameduck") { ops += ["--lameduck", "0"] }
+            // Forwarding only where a test asks for it: the machine's resolv.conf is not a test input.
+            if !arguments.contains(where: { ["--upstream", "--resolv-conf", "--stub"].contains($0) }) { ops += ["--upstream", "off"] }
             let log = NSTemporaryDirectory() + "clusterdns-\(port)-\(UUID().uuidString).log"
             _ = FileManager.default.createFile(atPath: log, contents: nil)
             let p = Process()

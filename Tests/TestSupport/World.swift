@@ -40,7 +40,7 @@ public final class World: Sendable {
         let store = SnapshotStore(snapshot)
         var config = ServerConfiguration(listen: [.init(host: "127.0.0.1", port: 0)])
         config.udpSocketsPerAddress = 1
-        let s = DNSServer(configuration: config, store: store, group: TestGroup.shared,
+        let s = try DNSServer(configuration: config, store: store, group: TestGroup.shared,
                           metrics: DNSMetrics(registry: .init(), recordQueries: true), logger: Logger(label: "test"))
         let bound = try await s.start()
         let port = bound[0].port

@@ -1,0 +1,317 @@
+import DNSResponder
+import DNSWire
+import Logging
+import NIOCore
+import Synchronization
+
+/// Names outside our zones: the cache first, then one upstream question per distinct key however
+/// many clients ask at once, tried on the next upstream on failure, bounded in number
+/// (`maxConcurrent`), with loops recognised rather than followed. Replies are always built for
+/// each client from its own query (ID, case, flags, size limit).
+public final class Forwarder: Sendable {
+    public struct Reply: Sendable {
+        public var bytes: [UInt8]
+        public var info: QueryProcessor.ReplyInfo
+    }
+
+    enum FlightResult: Sendable {
+        case response(CachedResponse)
+        case failed(String)
+    }
+
+    struct Flight {
+        let promise: EventLoopPromise<FlightResult>
+        let query: UpstreamQuery
+        /// The upstream being asked now (index in the pool), for loop blame.
+        var upstream: UpstreamState?
+    }
+
+    struct FlightTable {
+        var flights: [CacheKey: Flight] = [:]
+        /// The exact question bytes we sent → key: a query arriving with them is our own.
+        var signatures: [[UInt8]: CacheKey] = [:]
+    }
+
+    public let configuration: ForwardConfiguration
+    let processor: QueryProcessor
+    let cache: ResponseCache
+    let pools: [UpstreamPool]
+    let group: EventLoopGroup
+    let logger: Logger
+    let table = Mutex(FlightTable())
+    let healthTask = Mutex<RepeatedTask?>(nil)
+    public let stats = ForwardStats()
+
+    public init(configuration: ForwardConfiguration, processor: QueryProcessor, group: EventLoopGroup, logger: Logger) throws {
+        self.configuration = configuration
+        self.processor = processor
+        self.group = group
+        self.logger = logger
+        cache = ResponseCache(size: configuration.cache.size, serveStale: configuration.cache.serveStale)
+        // Longest domain first: the first pool whose domain encloses a name is the one to ask.
+        var pools = try configuration.stubs.map { stub in UpstreamPool(domain: stub.domain, upstreams: try stub.upstreams.map(UpstreamState.init)) }
+        pools.sort { $0.domain.wire.count > $1.domain.wire.count }
+        pools.append(UpstreamPool(domain: .root, upstreams: try configuration.upstreams.map(UpstreamState.init)))
+        self.pools = pools
+    }
+
+    /// Every upstream, once, in configuration order (metrics and logs).
+    var allUpstreams: [UpstreamState] { pools.reversed().flatMap(\.upstreams) }
+
+    // MARK: - The query path
+
+    /// The cache's answer when it holds a fresh one, decided on the event loop with no hop.
+    /// Nil: call `resolve`.
+    public func cachedReply(_ request: QueryProcessor.ForwardRequest) -> Reply? {
+        stats.cacheRequests.add(1, ordering: .relaxed)
+        let key = Self.key(request)
+        let now = Self.now()
+        guard case .fresh(let entry) = cache.lookup(key, now: now) else {
+            stats.cacheMisses.add(1, ordering: .relaxed)
+            return nil
+        }
+        if entry.kind == .denial {
+            stats.cacheHitsDenial.add(1, ordering: .relaxed)
+        } else {
+            stats.cacheHitsSuccess.add(1, ordering: .relaxed)
+        }
+        let hits = entry.hits.wrappingAdd(1, ordering: .relaxed).newValue
+        let prefetchAt = configuration.cache.prefetchHits
+        if prefetchAt > 0, hits >= prefetchAt, entry.remaining(now) <= max(1, entry.lifetime / 10) {
+            prefetch(key)
+        }
+        return render(.response(entry), for: request, now: now)
+    }
+
+    /// Asks upstream (joining an identical question already in flight) and builds the reply.
+    public func resolve(_ request: QueryProcessor.ForwardRequest, on loop: EventLoop) -> EventLoopFuture<Reply> {
+        let key = Self.key(request)
+        guard request.header.recursionDesired else {
+            // RFC 1034 §4.3.1: no recursion asked for → our data and the cache only. The cache
+            // missed, so: the CNAME chain alone for an ExternalName, REFUSED otherwise.
+            var answer = request.prefix ?? Answer.error(.refused)
+            answer.recursionAvailable = true
+            return loop.makeSucceededFuture(reply(request, answer))
+        }
+        enum Join {
+            case wait(EventLoopFuture<FlightResult>)
+            case start(EventLoopPromise<FlightResult>, UpstreamQuery)
+            case loop(UpstreamState?)
+            case full
+        }
+        let maxConcurrent = configuration.maxConcurrent
+        let join = table.withLock { t -> Join in
+            if let own = t.signatures[request.questionBytes], let flight = t.flights[own],
+               flight.query.id == request.header.id || flight.query.letters >= 10 {
+                return .loop(flight.upstream)
+            }
+            if let flight = t.flights[key] { return .wait(flight.promise.futureResult) }
+            guard t.flights.count < maxConcurrent else { return .full }
+            let promise = loop.makePromise(of: FlightResult.self)
+            let query = UpstreamQuery(key)
+            t.flights[key] = Flight(promise: promise, query: query)
+            if query.letters > 0 { t.signatures[query.signature] = key }
+            return .start(promise, query)
+        }
+        let result: EventLoopFuture<FlightResult>
+        switch join {
+        case .wait(let future):
+            result = future.hop(to: loop)
+        case .start(let promise, let query):
+            fly(key, query, promise)
+            result = promise.futureResult
+        case .loop(let upstream):
+            loopDetected(request, via: upstream)
+            return loop.makeSucceededFuture(render(.failed("forwarding loop"), for: request, now: Self.now()))
+        case .full:
+            stats.maxConcurrentRejects.add(1, ordering: .relaxed)
+            return loop.makeSucceededFuture(render(.failed("over --max-concurrent"), for: request, now: Self.now()))
+        }
+        return result.map { self.render($0, for: request, now: Self.now()) }
+    }
+
+    static func key(_ request: QueryProcessor.ForwardRequest) -> CacheKey {
+        CacheKey(request.upstreamQuestion, dnssecOK: request.edns?.dnssecOK ?? false, checkingDisabled: request.header.checkingDisabled)
+    }
+
+    static func now() -> UInt64 { NIODeadline.now().uptimeNanoseconds }
+
+    // MARK: - Replies
+
+    func render(_ result: FlightResult, for request: QueryProcessor.ForwardRequest, now: UInt64) -> Reply {
+        var entry: CachedResponse
+        var staleTTL: UInt32?
+        switch result {
+        case .response(let e):
+            entry = e
+        case .failed:
+            // RFC 8767: an expired answer, with TTL 30, beats SERVFAIL when upstreams fail.
+            guard configuration.cache.serveStale != nil, case .stale(let e) = cache.lookup(Self.key(request), now: now) else {
+                var answer = request.prefix ?? Answer.error(.servFail)
+                answer.rcode = .servFail
+                answer.recursionAvailable = true
+                return reply(request, answer)
+            }
+            stats.servedStale.add(1, ordering: .relaxed)
+            entry = e
+            staleTTL = 30
+        }
+        guard var answer = request.prefix else {
+            let bytes = entry.reply(to: request, processor: processor, now: now, staleTTL: staleTTL)
+            return Reply(bytes: bytes, info: QueryProcessor.ReplyInfo(rcode: entry.rcode, question: request.question, zone: nil))
+        }
+        // An ExternalName: our CNAME chain, then what the target resolved to (D12, coredns-kubernetes §3.3).
+        answer.recursionAvailable = true
+        if let m = entry.decoded(now, staleTTL: staleTTL) {
+            answer.rcode = m.rcode
+            if !m.answers.isEmpty { answer.answer.append(m.answers) }
+            answer.authority = m.authority.isEmpty ? [] : [m.authority]
+        } else {
+            answer.rcode = .servFail
+        }
+        return reply(request, answer)
+    }
+
+    func reply(_ request: QueryProcessor.ForwardRequest, _ answer: Answer) -> Reply {
+        let (bytes, info) = processor.reply(to: request, with: answer)
+        return Reply(bytes: bytes, info: info)
+    }
+
+    // MARK: - Upstream questions
+
+    func pool(for name: DNSName) -> UpstreamPool {
+        pools.first { name.isSubdomain(of: $0.domain) } ?? pools[pools.count - 1]
+    }
+
+    private func prefetch(_ key: CacheKey) {
+        let started = table.withLock { t -> (EventLoopPromise<FlightResult>, UpstreamQuery)? in
+            guard t.flights[key] == nil, t.flights.count < configuration.maxConcurrent else { return nil }
+            let promise = group.next().makePromise(of: FlightResult.self)
+            let query = UpstreamQuery(key)
+            t.flights[key] = Flight(promise: promise, query: query)
+            if query.letters > 0 { t.signatures[query.signature] = key }
+            return (promise, query)
+        }
+        guard let (promise, query) = started else { return }
+        stats.prefetches.add(1, ordering: .relaxed)
+        fly(key, query, promise)
+    }
+
+    /// Runs one upstream question to its end and publishes the result to everyone waiting.
+    private func fly(_ key: CacheKey, _ query: UpstreamQuery, _ promise: EventLoopPromise<FlightResult>) {
+        let pool = pool(for: key.name)
+        let deadline = NIODeadline.now() + TimeAmount(configuration.deadline)
+        let start = pool.upstreams.isEmpty ? 0 : Int.random(in: 0..<pool.upstreams.count)
+        attempt(key, query, pool, start: start, tried: 0, deadline: deadline, lastError: "no upstream answered", on: promise.futureResult.eventLoop) { result in
+            if case .response(let entry) = result { self.cache.insert(key, entry, now: Self.now()) }
+            self.table.withLock { t in
+                t.flights[key] = nil
+                t.signatures[query.signature] = nil
+            }
+            promise.succeed(result)
+        }
+    }
+
+    /// Up to three attempts over the usable upstreams, starting at a random one, within the
+    /// deadline. A down upstream is skipped; when all are down the answer is SERVFAIL at once.
+    private func attempt(_ key: CacheKey, _ query: UpstreamQuery, _ pool: UpstreamPool, start: Int, tried: Int, deadline: NIODeadline,
+                         lastError: String, on loop: EventLoop, done: @escaping @Sendable (FlightResult) -> Void) {
+        let now = Self.now()
+        let left = deadline - NIODeadline.now()
+        let usable = pool.upstreams.indices.map { (start + tried + $0) % pool.upstreams.count }.first { pool.upstreams[$0].usable(now) }
+        guard tried < 3, (left > .milliseconds(10)), let index = usable else {
+            if tried == 0 && !pool.upstreams.isEmpty { stats.healthCheckBroken.add(1, ordering: .relaxed) }
+            return done(.failed(tried == 0 ? "every upstream is down" : lastError))
+        }
+        let upstream = pool.upstreams[index]
+        table.withLock { $0.flights[key]?.upstream = upstream }
+        let timeout = min(TimeAmount(configuration.attemptTimeout), left)
+        exchange(query, upstream, tcp: configuration.forceTCP, timeout: timeout, on: loop).whenComplete { result in
+            switch result {
+            case .success(let message):
+                switch message.rcode {
+                case .servFail, .refused, .notImp, .formErr:
+                    // An answer, so the upstream is alive, but not one to pass on: ask the next.
+                    self.attempt(key, query, pool, start: start, tried: tried + 1, deadline: deadline,
+                                 lastError: "\(upstream.label) answered \(message.rcode)", on: loop, done: done)
+                default:
+                    done(.response(CachedResponse(message, question: key.question, limits: self.configuration.cache, now: Self.now())))
+                }
+            case .failure(let error):
+                self.attempt(key, query, pool, start: start, tried: tried + 1, deadline: deadline,
+                             lastError: "\(upstream.label): \(error)", on: loop, done: done)
+            }
+        }
+    }
+
+    /// One exchange with health and metrics kept; a truncated UDP reply is asked again over TCP.
+    private func exchange(_ query: UpstreamQuery, _ upstream: UpstreamState, tcp: Bool, timeout: TimeAmount, on loop: EventLoop) -> EventLoopFuture<Message> {
+        let started = Self.now()
+        upstream.requests.add(1, ordering: .relaxed)
+        let stats = self.stats, logger = self.logger, maxFails = configuration.maxFails
+        return UpstreamExchange.run(query, to: upstream.address, tcp: tcp, timeout: timeout, on: loop) { stats.ignored($0) }
+            .flatMapError { error in
+                if upstream.failed(maxFails: maxFails) {
+                    logger.warning("upstream marked down", metadata: ["upstream": "\(upstream.label)", "error": "\(error)"])
+                }
+                return loop.makeFailedFuture(error)
+            }
+            .flatMap { message in
+                if upstream.answered() {
+                    logger.notice("upstream answers again", metadata: ["upstream": "\(upstream.label)"])
+                }
+                upstream.record(message.rcode, nanos: Self.now() - started)
+                guard message.header.truncated, !tcp else { return loop.makeSucceededFuture(message) }
+                stats.truncatedRetries.add(1, ordering: .relaxed)
+                return self.exchange(query, upstream, tcp: true, timeout: timeout, on: loop)
+            }
+    }
+
+    // MARK: - Loops and health
+
+    private func loopDetected(_ request: QueryProcessor.ForwardRequest, via upstream: UpstreamState?) {
+        stats.loops.add(1, ordering: .relaxed)
+        let label = upstream?.label ?? "?"
+        if let upstream {
+            let until = Self.now() + 30_000_000_000
+            if upstream.loopingUntil.exchange(until, ordering: .relaxed) < Self.now() {
+                logger.error("forwarding loop: a query sent to an upstream came back to this server; not using that upstream for 30 s",
+                             metadata: ["upstream": "\(label)", "name": "\(request.target)"])
+            }
+        }
+    }
+
+    /// Probes down upstreams with `. IN NS` until one answers (any well-formed reply).
+    public func start() {
+        let interval = TimeAmount(configuration.healthCheckInterval)
+        let task = group.next().scheduleRepeatedTask(initialDelay: interval, delay: interval) { [self] _ in
+            for upstream in allUpstreams where upstream.isDown.load(ordering: .relaxed) {
+                guard !upstream.probing.exchange(true, ordering: .relaxed) else { continue }
+                let probe = UpstreamQuery(CacheKey(Question(name: .root, type: .ns), dnssecOK: false, checkingDisabled: false))
+                let loop = group.next()
+                UpstreamExchange.run(probe, to: upstream.address, tcp: configuration.forceTCP, timeout: min(TimeAmount(configuration.attemptTimeout), .seconds(1)), on: loop) { _ in }
+                    .whenComplete { result in
+                        upstream.probing.store(false, ordering: .relaxed)
+                        switch result {
+                        case .success:
+                            if upstream.answered() { self.logger.notice("upstream answers again", metadata: ["upstream": "\(upstream.label)"]) }
+                        case .failure:
+                            upstream.healthCheckFailures.add(1, ordering: .relaxed)
+                        }
+                    }
+            }
+        }
+        healthTask.withLock { $0 = task }
+    }
+
+    public func stop() {
+        healthTask.withLock { $0?.cancel(); $0 = nil }
+    }
+}
+
+extension TimeAmount {
+    init(_ d: Duration) {
+        let (s, atto) = d.components
+        self = .nanoseconds(s * 1_000_000_000 + atto / 1_000_000_000)
+    }
+}
