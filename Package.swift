@@ -89,6 +89,7 @@ let package = Package(
         // expectations, and a real server on loopback.
         .target(name: "TestSupport", dependencies: [
             "DNSWire", "CLDNS", "RecordIndex", "DNSResponder", "DNSServer", "KubeSources", "ClusterDNSApp",
+            .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ], path: "Tests/TestSupport"),

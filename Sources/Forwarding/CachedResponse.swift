@@ -61,13 +61,28 @@ final class CachedResponse: Sendable {
         w.append(reply.answers, to: .answer)
         w.append(reply.authority, to: .authority)
         w.append(additional, to: .additional)
-        let bytes = w.finish()
-        message = bytes
+        var bytes = w.finish()
         var offsets: [Int] = []
         var ttls: [UInt32] = []
         questionEnd = Self.scan(bytes, ttlOffsets: &offsets, ttls: &ttls)
+        if kind != .uncacheable {
+            // What we hand out never outlives what we keep (CoreDNS does the same): a downstream
+            // cache does not hold an answer longer than --cache-ttl either.
+            for (i, offset) in offsets.enumerated() where ttls[i] > lifetime {
+                ttls[i] = lifetime
+                Self.put(lifetime, at: offset, in: &bytes)
+            }
+        }
+        message = bytes
         ttlOffsets = offsets
         self.ttls = ttls
+    }
+
+    static func put(_ ttl: UInt32, at offset: Int, in out: inout [UInt8]) {
+        out[offset] = UInt8(ttl >> 24)
+        out[offset + 1] = UInt8((ttl >> 16) & 0xFF)
+        out[offset + 2] = UInt8((ttl >> 8) & 0xFF)
+        out[offset + 3] = UInt8(ttl & 0xFF)
     }
 
     func expires(_ now: UInt64) -> Bool { now >= stored + UInt64(lifetime) * 1_000_000_000 }
@@ -91,11 +106,7 @@ final class CachedResponse: Sendable {
             out = message
             let age = self.age(now)
             for (i, offset) in ttlOffsets.enumerated() {
-                let ttl = staleTTL ?? (ttls[i] > age ? ttls[i] - age : 0)
-                out[offset] = UInt8(ttl >> 24)
-                out[offset + 1] = UInt8((ttl >> 16) & 0xFF)
-                out[offset + 2] = UInt8((ttl >> 8) & 0xFF)
-                out[offset + 3] = UInt8(ttl & 0xFF)
+                Self.put(staleTTL ?? (ttls[i] > age ? ttls[i] - age : 0), at: offset, in: &out)
             }
         } else {
             out = Array(message[0..<questionEnd])

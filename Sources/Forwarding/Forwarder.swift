@@ -219,7 +219,9 @@ public final class Forwarder: Sendable {
         let now = Self.now()
         let left = deadline - NIODeadline.now()
         let usable = pool.upstreams.indices.map { (start + tried + $0) % pool.upstreams.count }.first { pool.upstreams[$0].usable(now) }
-        guard tried < 3, (left > .milliseconds(10)), let index = usable else {
+        // One upstream: asked twice (a lost datagram); two: each once; more: three of them.
+        let attempts = min(3, max(2, pool.upstreams.count))
+        guard tried < attempts, (left > .milliseconds(10)), let index = usable else {
             if tried == 0 && !pool.upstreams.isEmpty { stats.healthCheckBroken.add(1, ordering: .relaxed) }
             return done(.failed(tried == 0 ? "every upstream is down" : lastError))
         }

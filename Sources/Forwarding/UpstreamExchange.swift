@@ -68,8 +68,33 @@ struct UpstreamQuery: Sendable {
         guard q.name == question.name, q.type == question.type, q.recordClass == question.recordClass else {
             return .ignored(.wrongQuestion)
         }
-        guard let message = try? Message(decoding: bytes) else { return .ignored(.malformed) }
+        guard let message = try? Message(decoding: unspelled(bytes)) else { return .ignored(.malformed) }
         return .accepted(message)
+    }
+
+    /// The reply with our random spelling taken back out: the question and every name written out
+    /// with a suffix of it (an MX or SOA name compressed against the question, an uncompressed
+    /// copy) in lower case, so the cache never hands one client's 0x20 pattern to another.
+    func unspelled(_ bytes: [UInt8]) -> [UInt8] {
+        var out = bytes
+        let name = question.name.wire
+        var start = 0
+        while name[start] != 0 {
+            let suffix = name[start...]
+            if suffix.contains(where: { $0 >= 0x41 && $0 <= 0x5A }) {
+                var i = Header.size
+                while i + suffix.count <= out.count {
+                    if out[i] == suffix.first!, out[i..<(i + suffix.count)].elementsEqual(suffix) {
+                        for k in i..<(i + suffix.count) where out[k] >= 0x41 && out[k] <= 0x5A { out[k] |= 0x20 }
+                        i += suffix.count
+                    } else {
+                        i += 1
+                    }
+                }
+            }
+            start += Int(name[start]) + 1
+        }
+        return out
     }
 }
 

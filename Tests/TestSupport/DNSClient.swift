@@ -19,6 +19,30 @@ public enum DNSClient {
         return n > 0 ? Array(buf[0..<n]) : nil
     }
 
+    /// Sends every query at once from one socket, then collects replies until all came or the
+    /// timeout: each reply with the seconds since the burst was sent.
+    public static func burst(_ queries: [[UInt8]], port: Int, timeout: Double = 3) -> [(reply: [UInt8], seconds: Double)] {
+        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        guard fd >= 0 else { return [] }
+        defer { close(fd) }
+        setTimeout(fd, 0.2)
+        var start = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &start)
+        func since() -> Double {
+            var now = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &now)
+            return Double(now.tv_sec - start.tv_sec) + Double(now.tv_nsec - start.tv_nsec) / 1e9
+        }
+        for q in queries { _ = withAddress("127.0.0.1", port, { sendto(fd, q, q.count, 0, $0, $1) }) }
+        var out: [([UInt8], Double)] = []
+        var buf = [UInt8](repeating: 0, count: 65536)
+        while out.count < queries.count && since() < timeout {
+            let n = recv(fd, &buf, buf.count, 0)
+            if n > 0 { out.append((Array(buf[0..<n]), since())) }
+        }
+        return out
+    }
+
     /// Opens a TCP connection, writes `chunks` (each a raw byte string, framing included), and
     /// reads until `expect` framed replies arrived, the peer closed, or the timeout.
     public static func tcpRaw(_ chunks: [[UInt8]], expect: Int, port: Int, host: String = "127.0.0.1", timeout: Double = 3) -> (replies: [[UInt8]], closed: Bool) {

@@ -26,6 +26,7 @@ public struct Case: Sendable, CustomStringConvertible {
 
 public struct CaseFailure: Error, CustomStringConvertible {
     public var description: String
+    public init(description: String) { self.description = description }
 }
 
 extension World {
