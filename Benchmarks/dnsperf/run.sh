@@ -48,36 +48,7 @@ zone:
   zonefile: ip6.arpa.zone
 CONF
 
-# CPU ticks of a process and all its descendants (NSD serves from forked children).
-# Each server runs in its own session (setsid), so "all its processes" is the session: NSD forks
-# xfrd, main and server processes, and the first PID does not stay at the top of the tree.
-descendants() { ps -o pid= -s "$1" | grep -vw "$1" || true; }
-cpu_ticks() {
-  local p total=0 t
-  for p in $1 $(descendants "$1"); do
-    # Fields after "pid (comm) ": comm may hold spaces ("nsd: server 1"); utime, stime are 12, 13.
-    t=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{print $12 + $13}')
-    total=$((total + ${t:-0}))
-  done
-  echo $total
-}
-
-measure() { # name pid port queryfile
-  local name=$1 pid=$2 port=$3 file=$4
-  local hz; hz=$(getconf CLK_TCK)
-  # Warm up, then measure.
-  taskset -c 1 dnsperf -s 127.0.0.1 -p "$port" -d "$file" -l 2 -c 4 -q 200 >/dev/null 2>&1 || true
-  local before; before=$(cpu_ticks "$pid")
-  local report; report=$(taskset -c 1 dnsperf -s 127.0.0.1 -p "$port" -d "$file" -l "$SECONDS_PER_RUN" -c 4 -q 200 2>&1)
-  local after; after=$(cpu_ticks "$pid")
-  local completed qps lost
-  completed=$(echo "$report" | awk '/Queries completed:/ {print $3}')
-  lost=$(echo "$report" | awk '/Queries lost:/ {print $3}')
-  qps=$(echo "$report" | awk '/Queries per second:/ {print $4}')
-  local us; us=$(awk -v t=$((after - before)) -v hz="$hz" -v n="$completed" 'BEGIN {printf "%.2f", t / hz * 1e6 / n}')
-  printf "%-11s %-5s %12s %10s %14s\n" "$name" "$(basename "$file" .txt)" "$qps" "$lost" "$us"
-  echo "$name $(basename "$file" .txt) $us" >> "$OUT/results"
-}
+. Benchmarks/dnsperf/measure.sh
 
 # clusterdns as deployed (query metrics recorded, /metrics on a loopback port), and with metrics
 # off (no /metrics listener: nothing recorded on the query path), to show what recording costs.

@@ -103,7 +103,9 @@ final class CachedResponse: Sendable {
         var out: [UInt8]
         var truncated = false
         if message.count + optSize <= request.limit {
-            out = message
+            out = []
+            out.reserveCapacity(message.count + optSize)
+            out.append(contentsOf: message)
             let age = self.age(now)
             for (i, offset) in ttlOffsets.enumerated() {
                 Self.put(staleTTL ?? (ttls[i] > age ? ttls[i] - age : 0), at: offset, in: &out)
@@ -121,7 +123,7 @@ final class CachedResponse: Sendable {
         out[3] = 0x80 | (authenticData && wantsAD ? 0x20 : 0) | (h.checkingDisabled ? 0x10 : 0) | UInt8(rcode.rawValue & 0x0F)
         // Same name ignoring case, so the same length: the client's bytes keep its case (0x20).
         if request.questionBytes.count == questionEnd - 12 {
-            out.replaceSubrange(12..<questionEnd, with: request.questionBytes)
+            for (i, b) in request.questionBytes.enumerated() { out[12 + i] = b }
         }
         if let edns {
             let ar = (UInt16(out[10]) << 8 | UInt16(out[11])) + 1

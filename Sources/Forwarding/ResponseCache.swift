@@ -36,7 +36,7 @@ final class ResponseCache: Sendable {
     }
 
     private func shard(_ key: CacheKey) -> Shard {
-        shards[Int(UInt(bitPattern: key.hashValue) % UInt(shards.count))]
+        shards[Int(UInt(bitPattern: key.hash) % UInt(shards.count))]
     }
 
     func lookup(_ key: CacheKey, now: UInt64) -> Lookup {
