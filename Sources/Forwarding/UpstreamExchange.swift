@@ -142,6 +142,9 @@ enum UpstreamExchange {
                 .connect(to: address)
         } else {
             channel = DatagramBootstrap(group: loop)
+                // Room for a reply over the 1232 bytes we offer: some upstreams send up to 4096
+                // anyway, and a datagram cut short would read as malformed.
+                .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 4096))
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(UDPReplyHandler(query: query, upstream: address, promise: promise, ignored: ignored))
