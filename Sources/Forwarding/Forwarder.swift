@@ -22,7 +22,7 @@ public final class Forwarder: Sendable {
     struct Flight {
         let promise: EventLoopPromise<FlightResult>
         let query: UpstreamQuery
-        /// The upstream being asked now (index in the pool), for loop blame.
+        /// The upstream being asked now: the one to blame when the question comes back to us.
         var upstream: UpstreamState?
     }
 

@@ -219,7 +219,9 @@ struct ForwardFlags: ParsableArguments {
             let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
             guard parts.count == 2 else { throw ValidationError("--stub \(text): expected DOMAIN=ADDR[,ADDR...]") }
             let domain = try IndexFlags.zone(parts[0], "--stub")
-            return ForwardConfiguration.Stub(domain: domain, upstreams: try parts[1].split(separator: ",").map { try Self.upstream(String($0), "--stub") })
+            let upstreams = try parts[1].split(separator: ",").map { try Self.upstream(String($0), "--stub") }
+            guard !upstreams.isEmpty else { throw ValidationError("--stub \(text): no upstream address") }
+            return ForwardConfiguration.Stub(domain: domain, upstreams: upstreams)
         }
         c.forceTCP = forceTCP
         guard maxConcurrent >= 1 else { throw ValidationError("--max-concurrent must be at least 1") }
