@@ -34,7 +34,7 @@ enum ForwardingSetup {
                 throw Refused(description: "--stub \(stub.domain): is inside the cluster zone \(zone), which is never forwarded")
             }
         }
-        let local = localAddresses()
+        let local = Set(NameserverAddresses.interfaceAddresses())
         for upstream in forwarding.upstreams + forwarding.stubs.flatMap(\.upstreams) {
             for listen in configuration.server.listen where isSelf(upstream, listen, local: local) {
                 throw Refused(description: "upstream \(upstream) is this server (listening on \(listen)): forwarding to it would loop. "
@@ -48,25 +48,6 @@ enum ForwardingSetup {
     /// wildcard listener and an address of this host (loopback included).
     static func isSelf(_ upstream: ForwardConfiguration.Upstream, _ listen: ServerConfiguration.Endpoint, local: Set<IPAddress>) -> Bool {
         guard upstream.port == listen.port, let up = IPAddress(upstream.host), let at = IPAddress(listen.host) else { return false }
-        if up == at { return true }
-        let wildcard = at == IPAddress("0.0.0.0")! || at == IPAddress("::")!
-        return wildcard && (local.contains(up) || isLoopback(up))
-    }
-
-    static func isLoopback(_ ip: IPAddress) -> Bool {
-        switch ip {
-        case .v4(let a, _, _, _): return a == 127
-        case .v6: return ip == IPAddress("::1")!
-        }
-    }
-
-    static func localAddresses() -> Set<IPAddress> {
-        var out = Set<IPAddress>()
-        for device in (try? System.enumerateDevices()) ?? [] {
-            if let ip = device.address?.ipAddress, let parsed = IPAddress(ip.split(separator: "%").first.map(String.init) ?? ip) {
-                out.insert(parsed)
-            }
-        }
-        return out
+        return up == at || (at.isUnspecified && (up.isLoopback || local.contains(up)))
     }
 }

@@ -8,19 +8,26 @@ public enum NameserverAddresses {
     public static func forListeners(_ endpoints: [ServerConfiguration.Endpoint]) -> [IPAddress] {
         var out: [IPAddress] = []
         for e in endpoints {
-            if e.host == "0.0.0.0" || e.host == "::" {
-                let devices = (try? System.enumerateDevices()) ?? []
-                for d in devices {
-                    guard let ip = d.address?.ipAddress, let addr = IPAddress(ip) else { continue }
-                    if e.host == "0.0.0.0" && !addr.isIPv4 { continue }
-                    if addr.description.hasPrefix("127.") || addr.description == "::1" || addr.description.hasPrefix("fe80") { continue }
+            guard let listen = IPAddress(e.host) else { continue }
+            if listen.isUnspecified {
+                for addr in interfaceAddresses() {
+                    if listen.isIPv4 && !addr.isIPv4 { continue }
+                    if addr.isLoopback || addr.description.hasPrefix("fe80") { continue }
                     out.append(addr)
                 }
-            } else if let addr = IPAddress(e.host) {
-                out.append(addr)
+            } else {
+                out.append(listen)
             }
         }
         var seen = Set<IPAddress>()
         return out.filter { seen.insert($0).inserted }
+    }
+
+    /// Every address of this machine's interfaces (loopback and link-local included, any zone
+    /// suffix dropped).
+    static func interfaceAddresses() -> [IPAddress] {
+        ((try? System.enumerateDevices()) ?? []).compactMap { d in
+            d.address?.ipAddress.flatMap { IPAddress(String($0.prefix { $0 != "%" })) }
+        }
     }
 }

@@ -42,6 +42,17 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// 127.0.0.0/8 or ::1.
+    public var isLoopback: Bool {
+        switch self {
+        case .v4(let a, _, _, _): return a == 127
+        case .v6(let b): return b == [UInt8](repeating: 0, count: 15) + [1]
+        }
+    }
+
+    /// 0.0.0.0 or ::, a wildcard listen address.
+    public var isUnspecified: Bool { bytes.allSatisfy { $0 == 0 } }
+
     public var isIPv4: Bool {
         if case .v4 = self { return true }
         return false
