@@ -107,10 +107,7 @@ public final class Forwarder: Sendable {
             }
             if let flight = t.flights[key] { return .wait(flight.promise.futureResult) }
             guard t.flights.count < maxConcurrent else { return .full }
-            let promise = loop.makePromise(of: FlightResult.self)
-            let query = UpstreamQuery(key)
-            t.flights[key] = Flight(promise: promise, query: query)
-            if query.letters > 0 { t.signatures[query.signature] = key }
+            let (promise, query) = Self.register(key, on: loop, in: &t)
             return .start(promise, query)
         }
         let result: EventLoopFuture<FlightResult>
@@ -184,17 +181,23 @@ public final class Forwarder: Sendable {
     }
 
     private func prefetch(_ key: CacheKey) {
+        let loop = group.next(), maxConcurrent = configuration.maxConcurrent
         let started = table.withLock { t -> (EventLoopPromise<FlightResult>, UpstreamQuery)? in
-            guard t.flights[key] == nil, t.flights.count < configuration.maxConcurrent else { return nil }
-            let promise = group.next().makePromise(of: FlightResult.self)
-            let query = UpstreamQuery(key)
-            t.flights[key] = Flight(promise: promise, query: query)
-            if query.letters > 0 { t.signatures[query.signature] = key }
-            return (promise, query)
+            guard t.flights[key] == nil, t.flights.count < maxConcurrent else { return nil }
+            return Self.register(key, on: loop, in: &t)
         }
         guard let (promise, query) = started else { return }
         stats.prefetches.add(1, ordering: .relaxed)
         fly(key, query, promise)
+    }
+
+    /// A new flight for `key`, with the spelling that recognises it if it comes back to us.
+    private static func register(_ key: CacheKey, on loop: EventLoop, in t: inout FlightTable) -> (EventLoopPromise<FlightResult>, UpstreamQuery) {
+        let promise = loop.makePromise(of: FlightResult.self)
+        let query = UpstreamQuery(key)
+        t.flights[key] = Flight(promise: promise, query: query)
+        if query.letters > 0 { t.signatures[query.signature] = key }
+        return (promise, query)
     }
 
     /// Runs one upstream question to its end and publishes the result to everyone waiting.
@@ -216,8 +219,9 @@ public final class Forwarder: Sendable {
     /// deadline. A down upstream is skipped; when all are down the answer is SERVFAIL at once.
     private func attempt(_ key: CacheKey, _ query: UpstreamQuery, _ pool: UpstreamPool, start: Int, tried: Int, deadline: NIODeadline,
                          lastError: String, on loop: EventLoop, done: @escaping @Sendable (FlightResult) -> Void) {
-        let now = Self.now()
-        let left = deadline - NIODeadline.now()
+        let current = NIODeadline.now()
+        let now = current.uptimeNanoseconds
+        let left = deadline - current
         let usable = pool.upstreams.indices.map { (start + tried + $0) % pool.upstreams.count }.first { pool.upstreams[$0].usable(now) }
         // One upstream: asked twice (a lost datagram); two: each once; more: three of them.
         let attempts = min(3, max(2, pool.upstreams.count))
