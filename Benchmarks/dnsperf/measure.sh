@@ -1,6 +1,30 @@
 # Shared by the dnsperf benchmarks (sourced): server CPU per answered query, read from /proc
 # around a dnsperf run pinned to CPU 1. Needs SECONDS_PER_RUN and OUT; appends to $OUT/results.
 
+# An NSD configuration on 127.0.0.1@PORT serving $OUT/ZONE.zone for each ZONE: nsd_conf PORT ZONE...
+nsd_conf() {
+  local port=$1 zone
+  shift
+  cat <<CONF
+server:
+  ip-address: 127.0.0.1@$port
+  server-count: 1
+  username: ""
+  chroot: ""
+  zonesdir: "$OUT"
+  database: ""
+  zonelistfile: "$OUT/zone.list"
+  xfrdfile: "$OUT/xfrd.state"
+  pidfile: "$OUT/nsd.pid"
+  logfile: "$OUT/nsd.log"
+  rrl-ratelimit: 0
+  verbosity: 0
+remote-control:
+  control-enable: no
+CONF
+  for zone in "$@"; do printf 'zone:\n  name: %s\n  zonefile: %s.zone\n' "$zone" "$zone"; done
+}
+
 # CPU ticks of a process and all its descendants (NSD serves from forked children).
 # Each server runs in its own session (setsid), so "all its processes" is the session: NSD forks
 # xfrd, main and server processes, and the first PID does not stay at the top of the tree.

@@ -21,34 +21,8 @@ python3 Benchmarks/dnsperf/gen.py "$OUT" "$SERVICES" "${ENDPOINTS_PER_HEADLESS:-
   /^; zone/ && !/cluster.local|in-addr.arpa|ip6.arpa/ {f = ""}
   f != "" && !/^;/ {print > f}'
 
-cat > "$OUT/nsd.conf" <<CONF
-server:
-  ip-address: 127.0.0.1@$PORT_N
-  server-count: 1
-  username: ""
-  chroot: ""
-  zonesdir: "$OUT"
-  database: ""
-  zonelistfile: "$OUT/zone.list"
-  xfrdfile: "$OUT/xfrd.state"
-  pidfile: "$OUT/nsd.pid"
-  logfile: "$OUT/nsd.log"
-  rrl-ratelimit: 0
-  verbosity: 0
-remote-control:
-  control-enable: no
-zone:
-  name: cluster.local
-  zonefile: cluster.local.zone
-zone:
-  name: in-addr.arpa
-  zonefile: in-addr.arpa.zone
-zone:
-  name: ip6.arpa
-  zonefile: ip6.arpa.zone
-CONF
-
 . Benchmarks/dnsperf/measure.sh
+nsd_conf "$PORT_N" cluster.local in-addr.arpa ip6.arpa > "$OUT/nsd.conf"
 
 # clusterdns as deployed (query metrics recorded, /metrics on a loopback port), and with metrics
 # off (no /metrics listener: nothing recorded on the query path), to show what recording costs.

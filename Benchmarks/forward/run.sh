@@ -27,25 +27,8 @@ command -v unbound >/dev/null || { echo "needs unbound (apt-get install unbound)
 : > "$OUT/names.txt"
 for i in $(seq 1 "$NAMES"); do echo "host$i.ext.test A" >> "$OUT/names.txt"; done
 
-cat > "$OUT/nsd.conf" <<CONF
-server:
-  ip-address: 127.0.0.1@$PORT_N
-  server-count: 1
-  username: ""
-  chroot: ""
-  zonesdir: "$OUT"
-  database: ""
-  zonelistfile: "$OUT/zone.list"
-  xfrdfile: "$OUT/xfrd.state"
-  pidfile: "$OUT/nsd.pid"
-  logfile: "$OUT/nsd.log"
-  verbosity: 0
-remote-control:
-  control-enable: no
-zone:
-  name: ext.test
-  zonefile: ext.test.zone
-CONF
+. Benchmarks/dnsperf/measure.sh
+nsd_conf "$PORT_N" ext.test > "$OUT/nsd.conf"
 
 # Unbound as a caching forwarder, one thread, no DNSSEC validation (clusterdns does none either).
 cat > "$OUT/unbound.conf" <<CONF
@@ -101,7 +84,6 @@ for i in 1 $((NAMES / 2)) $NAMES; do
   done
 done
 
-. Benchmarks/dnsperf/measure.sh
 echo "names: $NAMES cached, upstream NSD (pinned with dnsperf on CPU 1)"
 printf "%-11s %-5s %12s %10s %14s\n" server load "queries/s" lost "CPU µs/query"
 : > "$OUT/results"
