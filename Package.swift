@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
     ],
     targets: [
         // RFC 1035/3597/6891 wire format. Pure Swift, no dependencies: bytes in, values out.
@@ -26,7 +27,10 @@ let package = Package(
         // libldns, for RFC 1035 zone files and as an independent decoder in tests.
         .systemLibrary(name: "CLDNS", providers: [.apt(["libldns-dev"])]),
         // The immutable snapshot of everything we answer, and how it is built.
-        .target(name: "RecordIndex", dependencies: ["DNSWire", "KubeModel"]),
+        .target(name: "RecordIndex", dependencies: [
+            "DNSWire", "KubeModel",
+            .product(name: "HashTreeCollections", package: "swift-collections"),
+        ]),
         // The spec: query → answer value. Synchronous, no I/O.
         .target(name: "DNSResponder", dependencies: ["DNSWire", "RecordIndex"]),
         // Names outside our zones: upstreams over UDP/TCP, health, loops, and the cache.

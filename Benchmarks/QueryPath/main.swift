@@ -28,7 +28,7 @@ func cluster() -> ClusterObjects {
     return o
 }
 
-let (zones, stats) = ClusterIndexBuilder(options: IndexOptions(), serial: 1).build(cluster())
+let (zones, stats) = ClusterIndex.build(cluster(), options: IndexOptions(), serial: 1)
 let snapshot = Snapshot(zones: zones, stats: stats)
 let processor = QueryProcessor()
 

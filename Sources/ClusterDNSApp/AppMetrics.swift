@@ -16,6 +16,7 @@ public final class AppMetrics: Sendable {
     private let seenTypes = Mutex<Set<RecordType>>([])
     private let builds: Counter
     private let buildDuration: DurationHistogram
+    // clusterdns_snapshot_*: one per published snapshot (a batch of events).
 
     public init(registry: PrometheusCollectorRegistry) {
         self.registry = registry
@@ -29,12 +30,11 @@ public final class AppMetrics: Sendable {
     }
 
     /// After a snapshot is published: object and record counts, the build, the source's sync time.
-    public func published(_ snapshot: Snapshot, objects: ClusterObjects, build: Duration, source: String) {
+    func published(_ snapshot: Snapshot, objects: [(ObjectKind, Int)], build: Duration) {
         builds.increment()
         buildDuration.record(build)
-        for (kind, n) in [("service", objects.services.count), ("endpointslice", objects.endpointSlices.count),
-                          ("namespace", objects.namespaces.count), ("pod", objects.pods.count)] {
-            registry.makeGauge(descriptor: .metric("clusterdns_index_objects", "Kubernetes objects in the index, by kind."), labels: [("kind", kind)]).set(Double(n))
+        for (kind, n) in objects {
+            registry.makeGauge(descriptor: .metric("clusterdns_index_objects", "Kubernetes objects in the index, by kind."), labels: [("kind", kind.metricLabel)]).set(Double(n))
         }
         let byType = snapshot.stats.recordsByType
         let types = seenTypes.withLock { seen -> Set<RecordType> in
@@ -44,7 +44,6 @@ public final class AppMetrics: Sendable {
         for type in types {
             registry.makeGauge(descriptor: .metric("clusterdns_index_records", "Records served from the index, by type."), labels: [("type", "\(type)")]).set(Double(byType[type] ?? 0))
         }
-        synced(source)
     }
 
     /// A source is up to date now (a reload with nothing new counts too).

@@ -56,22 +56,30 @@ public final class ClusterDNS: Sendable {
             try? await group.shutdownGracefully()
         }
 
-        let composer = Composer(options: configuration.index, store: store, metrics: metrics, logger: logger)
+        let kubeReadiness = configuration.kubernetes.map { _ in KubeReadiness(readiness: readiness, metrics: metrics) }
+        let logger = self.logger
+        let index = IndexService(options: configuration.index, store: store, metrics: IndexMetrics(app: metrics), logger: logger,
+                                 waitingFor: configuration.kubernetes == nil ? [] : [.api], onSynced: { origin in
+            guard origin == .api else { return }
+            logger.info("kubernetes synced: cluster zones answer from the API")
+            kubeReadiness?.published()
+        })
+        background.append(Task { await index.run() })
         do {
             // HTTP first: /health answers and /ready says "loading" while the data loads, and
             // stays 503 until the DNS listeners are bound (a source may sync before that).
             readiness.notReady("dns", "listeners not bound yet")
             try await startHTTP(http, server: server)
             let directory = configuration.zonesDirectory.map(ManifestDirectory.init(root:))
-            if let kube = configuration.kubernetes {
-                background.append(try startKubernetes(kube, group: group, composer: composer))
+            if let kube = configuration.kubernetes, let kubeReadiness {
+                background.append(try startKubernetes(kube, group: group, index: index, readiness: kubeReadiness))
             }
             if let directory {
                 readiness.notReady("zones", "loading \(directory.root)")
                 // The first load must succeed as a directory; bad files inside are reported, not fatal.
-                try refresh(directory, composer, first: true)
+                try await refresh(directory, index, first: true)
             } else {
-                composer.rebuild(source: "start", logLevel: .info)
+                await index.flush()
             }
             try await server.start()
             readiness.ready("dns")
@@ -80,7 +88,7 @@ public final class ClusterDNS: Sendable {
                     while !Task.isCancelled {
                         try? await Task.sleep(for: configuration.reloadInterval)
                         do {
-                            try refresh(directory, composer, first: false)
+                            try await refresh(directory, index, first: false)
                         } catch {
                             metrics.reloadError("zones")
                             readiness.degraded("zones", "\(error)")
@@ -144,17 +152,20 @@ public final class ClusterDNS: Sendable {
         }
     }
 
-    /// Re-reads what changed under the directory and publishes a new snapshot (on the first call
-    /// always, later only when something changed).
-    func refresh(_ directory: ManifestDirectory, _ composer: Composer, first: Bool) throws {
-        let clock = ContinuousClock()
-        let start = clock.now
-        guard let load = try directory.scan() ?? (first ? directory.current() : nil) else {
+    /// Re-reads what changed under the directory and hands each changed file to the index as a
+    /// replace of what it held. The first call waits until the load is published.
+    func refresh(_ directory: ManifestDirectory, _ index: IndexService, first: Bool) async throws {
+        guard let load = try directory.scan() else {
+            if first { await index.flush() }
             metrics.synced("zones")
+            readiness.ready("zones")
             return
         }
         report(load, first: first)
-        composer.directoryLoaded(load, loadTime: clock.now - start)
+        index.submit(load.updates(arrived: .now))
+        if let zones = load.zones { index.submit(zoneFiles: zones) }
+        if first { await index.flush() }
+        metrics.synced("zones")
         readiness.ready("zones")
         if !load.problems.isEmpty {
             metrics.reloadError("zones", count: load.problems.count)
@@ -164,9 +175,9 @@ public final class ClusterDNS: Sendable {
         }
     }
 
-    /// Starts the API watcher; returns its task. Every change rebuilds the snapshot; builds are
-    /// coalesced (a burst of events while one build runs makes one more build, not many).
-    func startKubernetes(_ kube: ServeConfiguration.Kubernetes, group: MultiThreadedEventLoopGroup, composer: Composer) throws -> Task<Void, Never> {
+    /// Starts the API watcher; returns its task. It only delivers events: the index applies them.
+    func startKubernetes(_ kube: ServeConfiguration.Kubernetes, group: MultiThreadedEventLoopGroup, index: IndexService,
+                         readiness kubeReadiness: KubeReadiness) throws -> Task<Void, Never> {
         let credentials: KubeCredentials
         switch kube {
         case .inCluster: credentials = try KubeCredentials.inCluster()
@@ -178,33 +189,11 @@ public final class ClusterDNS: Sendable {
         let resources: [KubeResource] = [.namespaces, .services, .endpointslices] + (configuration.index.pods == .verified ? [.pods] : [])
         logger.info("watching the Kubernetes API", metadata: ["server": "\(credentials.serverURL)", "from": "\(credentials.origin)",
                                                               "resources": "\(resources.map(\.rawValue).joined(separator: ","))"])
-        let readiness = self.readiness, metrics = self.metrics, logger = self.logger
-        readiness.notReady("kubernetes", "listing from \(credentials.serverURL)")
-        let (changes, signal) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
-        let kubeReadiness = KubeReadiness(readiness: readiness, metrics: metrics, resources: resources, server: credentials.serverURL)
+        kubeReadiness.watching(resources, server: credentials.serverURL)
         let source = KubeSource(client: client, resources: resources, logger: logger,
-                                onChange: { signal.yield() },
+                                emit: { index.submit($0) },
                                 onState: { resource, state in kubeReadiness.update(resource, state) })
-        composer.attach(source)
-        return Task {
-            await withTaskGroup(of: Void.self) { g in
-                g.addTask { await source.run() }
-                g.addTask {
-                    var wasSynced = false
-                    for await _ in changes {
-                        let synced = source.synced
-                        composer.rebuild(source: "kubernetes", logLevel: synced && wasSynced ? .debug : .info)
-                        if synced && !wasSynced {
-                            logger.info("kubernetes synced: cluster zones answer from the API")
-                            wasSynced = true
-                            kubeReadiness.published()
-                        }
-                    }
-                }
-                await g.next()
-                g.cancelAll()
-            }
-        }
+        return Task { await source.run() }
     }
 
     func report(_ load: ManifestDirectory.Load, first: Bool) {
@@ -249,17 +238,28 @@ public final class ClusterDNS: Sendable {
 /// from a complete sync is out. Only then do cluster names stop answering SERVFAIL, so only
 /// then may /ready say 200.
 final class KubeReadiness: Sendable {
+    struct State {
+        var watched: [KubeResource] = []
+        var server = ""
+        var resources: [KubeResource: KubeSource.State] = [:]
+        var published = false
+    }
+
     let readiness: Readiness
     let metrics: AppMetrics
-    let resources: [KubeResource]
-    let server: String
-    private let state = Mutex<(resources: [KubeResource: KubeSource.State], published: Bool)>(([:], false))
+    private let state = Mutex(State())
 
-    init(readiness: Readiness, metrics: AppMetrics, resources: [KubeResource], server: String) {
+    init(readiness: Readiness, metrics: AppMetrics) {
         self.readiness = readiness
         self.metrics = metrics
-        self.resources = resources
-        self.server = server
+    }
+
+    func watching(_ resources: [KubeResource], server: String) {
+        state.withLock {
+            $0.watched = resources
+            $0.server = server
+        }
+        readiness.notReady("kubernetes", "listing from \(server)")
     }
 
     func update(_ r: KubeResource, _ s: KubeSource.State) {
@@ -273,7 +273,7 @@ final class KubeReadiness: Sendable {
     }
 
     private func refresh() {
-        let (all, published) = state.withLock { ($0.resources, $0.published) }
+        let (resources, server, all, published) = state.withLock { ($0.watched, $0.server, $0.resources, $0.published) }
         let failing = resources.compactMap { r -> String? in
             if case .failing(let why)? = all[r] { return why }
             return nil

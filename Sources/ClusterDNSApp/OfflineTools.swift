@@ -9,10 +9,13 @@ import RecordIndex
 public enum OfflineTools {
     /// Loads a zones directory once. Throws only when the directory itself cannot be read.
     public static func load(directory: String, options: IndexOptions) throws -> (ManifestDirectory.Load, Snapshot) {
-        let dir = ManifestDirectory(root: directory)
-        let load = try dir.scan() ?? dir.current()
-        var assembler = SnapshotAssembler(options: options)
-        return (load, assembler.assemble(load, now: UInt32(truncatingIfNeeded: Int(Date().timeIntervalSince1970))))
+        let load = try ManifestDirectory(root: directory).scan() ?? ManifestDirectory.Load()
+        var index = ClusterIndex(options: options)
+        for file in load.changedFiles {
+            for object in file.objects { index.apply(.upsert(object), from: .file(file.path)) }
+        }
+        let (zones, stats) = index.publish(serial: UInt32(truncatingIfNeeded: Int(Date().timeIntervalSince1970)))
+        return (load, Snapshot.assemble(cluster: zones, files: load.zones ?? [], stats: stats).snapshot)
     }
 
     /// Every record the snapshot serves, zone by zone, as master-file text.

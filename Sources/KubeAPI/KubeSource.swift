@@ -20,21 +20,23 @@ public enum KubeResource: String, CaseIterable, Sendable {
     }
 
     public var apiGroup: String { self == .endpointslices ? "discovery.k8s.io" : "" }
+
+    public var kind: ObjectKind {
+        switch self {
+        case .namespaces: return .namespace
+        case .services: return .service
+        case .endpointslices: return .endpointSlice
+        case .pods: return .pod
+        }
+    }
 }
 
-/// One object as the index keeps it: slim, keyed by namespace/name.
-enum StoredObject: Sendable {
-    case namespace(Namespace)
-    case service(Service)
-    case slice(EndpointSlice)
-    case pod(Pod)
-}
-
-/// Lists then watches every resource DNS needs and keeps the slim objects. Each resource is
-/// one loop: list (paginated) → replace its objects at once → watch from the list's
-/// resourceVersion (bookmarks on) → on a clean end watch again from the last version seen, on
-/// 410 Gone list again, on errors back off with jitter. A relist replaces the old objects only
-/// when complete, so the index is never half-empty.
+/// Lists then watches every resource DNS needs and hands the slim objects to the index as
+/// events; it keeps none itself (the index owns them). Each resource is one loop: list
+/// (paginated, each page delivered as it is decoded) → watch from the list's resourceVersion
+/// (bookmarks on) → on a clean end watch again from the last version seen, on 410 Gone list
+/// again, on errors back off with jitter. A list is a replace: what it did not deliver is
+/// deleted only when it completes, so a relist is a diff and the index is never half-empty.
 public final class KubeSource: Sendable {
     public enum State: Sendable, Equatable {
         case listing
@@ -55,55 +57,25 @@ public final class KubeSource: Sendable {
     public let resources: [KubeResource]
     let options: Options
     let logger: Logger
-    private let onChange: @Sendable () -> Void
+    private let emit: @Sendable ([SourceUpdate]) -> Void
     private let onState: @Sendable (KubeResource, State) -> Void
-    private let state = Mutex<Store>(Store())
+    /// Resources listed completely at least once.
+    private let listed = Mutex<Set<KubeResource>>([])
 
-    struct Store {
-        var objects: [KubeResource: [String: StoredObject]] = [:]
-        var synced: Set<KubeResource> = []
-        /// When each event not yet in a published snapshot arrived (propagation metric).
-        var pending: [ContinuousClock.Instant] = []
-    }
-
+    /// `emit` receives the updates in order, from several tasks (one per resource); it must not
+    /// block. `onState` hears each resource's state for /ready.
     public init(client: KubeHTTPClient, resources: [KubeResource], options: Options = Options(), logger: Logger,
-                onChange: @escaping @Sendable () -> Void, onState: @escaping @Sendable (KubeResource, State) -> Void) {
+                emit: @escaping @Sendable ([SourceUpdate]) -> Void, onState: @escaping @Sendable (KubeResource, State) -> Void) {
         self.client = client
         self.resources = resources
         self.options = options
         self.logger = logger
-        self.onChange = onChange
+        self.emit = emit
         self.onState = onState
     }
 
     /// True once every resource has been listed completely at least once.
-    public var synced: Bool { state.withLock { $0.synced.count == resources.count } }
-
-    /// The current objects of every resource.
-    public func objects() -> ClusterObjects {
-        state.withLock { s in
-            var o = ClusterObjects()
-            for (_, byKey) in s.objects {
-                for obj in byKey.values {
-                    switch obj {
-                    case .namespace(let n): o.namespaces.append(n)
-                    case .service(let x): o.services.append(x)
-                    case .slice(let x): o.endpointSlices.append(x)
-                    case .pod(let x): o.pods.append(x)
-                    }
-                }
-            }
-            return o
-        }
-    }
-
-    /// Arrival times of the events applied since the last call (for the propagation metric).
-    public func takePending() -> [ContinuousClock.Instant] {
-        state.withLock { s in
-            defer { s.pending = [] }
-            return s.pending
-        }
-    }
+    public var synced: Bool { listed.withLock { $0.count == resources.count } }
 
     /// Runs until cancelled.
     public func run() async {
@@ -163,7 +135,7 @@ public final class KubeSource: Sendable {
         }
     }
 
-    func synced(_ r: KubeResource) -> Bool { state.withLock { $0.synced.contains(r) } }
+    func synced(_ r: KubeResource) -> Bool { listed.withLock { $0.contains(r) } }
 
     func report(_ r: KubeResource, _ error: Error, doing verb: String) {
         let why = Self.explain(error, resource: r, verb: verb, server: client.credentials.serverURL)
@@ -200,29 +172,28 @@ public final class KubeSource: Sendable {
         try? await Task.sleep(for: d)
     }
 
-    /// Lists every page, then replaces the resource's objects in one step. Returns the list's
-    /// resourceVersion.
+    /// Lists every page, delivering each as it is decoded, then ends the replace (what the list
+    /// did not name is deleted). Returns the list's resourceVersion.
     func list(_ r: KubeResource) async throws -> String {
-        var fresh: [String: StoredObject] = [:]
         var continueToken: String?
         var version = ""
+        var count = 0
+        emit([.beginReplace(.api, [r.kind])])
         repeat {
             var query = "?limit=\(options.pageSize)"
             if let c = continueToken { query += "&continue=\(Self.escape(c))" }
             let body = try await client.get(r.path + query)
             let page = try Self.decodeList(r, body)
-            for (key, obj) in page.items { fresh[key] = obj }
+            count += page.items.count
+            emit([.events(.api, page.items.map(ObjectEvent.upsert), arrived: .now)])
             continueToken = page.continueToken.flatMap { $0.isEmpty ? nil : $0 }
             version = page.resourceVersion ?? version
         } while continueToken != nil
-        let count = fresh.count
-        state.withLock { s in
-            s.objects[r] = fresh
-            s.synced.insert(r)
-            s.pending.append(.now)
-        }
+        let (first, all) = listed.withLock { l in (l.insert(r).inserted, l.count == resources.count) }
+        var updates: [SourceUpdate] = [.endReplace(.api, [r.kind], arrived: .now)]
+        if first && all { updates.append(.synced(.api)) }
+        emit(updates)
         logger.info("listed", metadata: ["resource": "\(r.rawValue)", "objects": "\(count)", "resourceVersion": "\(version)"])
-        onChange()
         return version
     }
 
@@ -244,20 +215,12 @@ public final class KubeSource: Sendable {
             let event = try Self.decodeEvent(r, line)
             let arrived = ContinuousClock.Instant.now
             switch event {
-            case .upsert(let key, let obj, let v):
+            case .upsert(let obj, let v):
                 rv = v ?? rv
-                state.withLock { s in
-                    s.objects[r, default: [:]][key] = obj
-                    s.pending.append(arrived)
-                }
-                onChange()
-            case .delete(let key, let v):
+                emit([.events(.api, [.upsert(obj)], arrived: arrived)])
+            case .delete(let name, let v):
                 rv = v ?? rv
-                state.withLock { s in
-                    s.objects[r]?[key] = nil
-                    s.pending.append(arrived)
-                }
-                onChange()
+                emit([.events(.api, [.delete(r.kind, name)], arrived: arrived)])
             case .bookmark(let v):
                 rv = v ?? rv
             case .gone:
@@ -277,32 +240,30 @@ public final class KubeSource: Sendable {
     // MARK: decoding
 
     struct Page {
-        var items: [(String, StoredObject)]
+        var items: [ClusterObject]
         var resourceVersion: String?
         var continueToken: String?
     }
 
-    static func key(_ ns: String?, _ name: String) -> String { (ns ?? "") + "/" + name }
-
     static func decodeList(_ r: KubeResource, _ body: [UInt8]) throws -> Page {
         let d = JSONDecoder()
         let data = Data(body)
-        func page<T: Decodable>(_: T.Type, _ convert: (T) -> (String, StoredObject)?) throws -> Page {
+        func page<T: Decodable>(_: T.Type, _ convert: (T) -> ClusterObject?) throws -> Page {
             let list = try d.decode(KubeJSON.List<T>.self, from: data)
             return Page(items: (list.items ?? []).compactMap(convert), resourceVersion: list.metadata?.resourceVersion,
                         continueToken: list.metadata?.continue)
         }
         switch r {
-        case .namespaces: return try page(KubeJSON.NamespaceJSON.self) { j in j.model.map { (key(nil, $0.name), .namespace($0)) } }
-        case .services: return try page(KubeJSON.ServiceJSON.self) { j in j.model.map { (key($0.namespace, $0.name), .service($0)) } }
-        case .endpointslices: return try page(KubeJSON.EndpointSliceJSON.self) { j in j.model.map { (key($0.namespace, $0.name), .slice($0)) } }
-        case .pods: return try page(KubeJSON.PodJSON.self) { j in j.model.map { (key($0.namespace, $0.name), .pod($0)) } }
+        case .namespaces: return try page(KubeJSON.NamespaceJSON.self) { $0.model.map(ClusterObject.namespace) }
+        case .services: return try page(KubeJSON.ServiceJSON.self) { $0.model.map(ClusterObject.service) }
+        case .endpointslices: return try page(KubeJSON.EndpointSliceJSON.self) { $0.model.map(ClusterObject.endpointSlice) }
+        case .pods: return try page(KubeJSON.PodJSON.self) { $0.model.map(ClusterObject.pod) }
         }
     }
 
     enum Event {
-        case upsert(String, StoredObject, String?)
-        case delete(String, String?)
+        case upsert(ClusterObject, String?)
+        case delete(ObjectName, String?)
         case bookmark(String?)
         case gone
         case error(KubeJSON.Status)
@@ -324,18 +285,18 @@ public final class KubeSource: Sendable {
         case "DELETED":
             let meta = try d.decode(KubeJSON.WatchEvent<KubeJSON.MetaOnly>.self, from: data).object.metadata
             guard let name = meta?.name else { return .ignored }
-            return .delete(key(r == .namespaces ? nil : meta?.namespace, name), meta?.resourceVersion)
+            return .delete(ObjectName(namespace: r == .namespaces ? "" : meta?.namespace ?? "", name: name), meta?.resourceVersion)
         case "ADDED", "MODIFIED":
             let rv = try d.decode(KubeJSON.WatchEvent<KubeJSON.MetaOnly>.self, from: data).object.metadata?.resourceVersion
-            let obj: (String, StoredObject)?
+            let obj: ClusterObject?
             switch r {
-            case .namespaces: obj = try d.decode(KubeJSON.WatchEvent<KubeJSON.NamespaceJSON>.self, from: data).object.model.map { (key(nil, $0.name), .namespace($0)) }
-            case .services: obj = try d.decode(KubeJSON.WatchEvent<KubeJSON.ServiceJSON>.self, from: data).object.model.map { (key($0.namespace, $0.name), .service($0)) }
-            case .endpointslices: obj = try d.decode(KubeJSON.WatchEvent<KubeJSON.EndpointSliceJSON>.self, from: data).object.model.map { (key($0.namespace, $0.name), .slice($0)) }
-            case .pods: obj = try d.decode(KubeJSON.WatchEvent<KubeJSON.PodJSON>.self, from: data).object.model.map { (key($0.namespace, $0.name), .pod($0)) }
+            case .namespaces: obj = try d.decode(KubeJSON.WatchEvent<KubeJSON.NamespaceJSON>.self, from: data).object.model.map(ClusterObject.namespace)
+            case .services: obj = try d.decode(KubeJSON.WatchEvent<KubeJSON.ServiceJSON>.self, from: data).object.model.map(ClusterObject.service)
+            case .endpointslices: obj = try d.decode(KubeJSON.WatchEvent<KubeJSON.EndpointSliceJSON>.self, from: data).object.model.map(ClusterObject.endpointSlice)
+            case .pods: obj = try d.decode(KubeJSON.WatchEvent<KubeJSON.PodJSON>.self, from: data).object.model.map(ClusterObject.pod)
             }
-            guard let (k, o) = obj else { return .ignored }
-            return .upsert(k, o, rv)
+            guard let obj else { return .ignored }
+            return .upsert(obj, rv)
         default:
             return .ignored
         }

@@ -23,13 +23,12 @@ public final class Snapshot: Sendable {
         var s = stats
         s.names = 0
         s.records = 0
+        s.recordsByType = [:]
         for zone in zones {
             s.names += zone.nodes.count
-            for node in zone.nodes.values {
-                for set in node.rrsets {
-                    s.records += set.records.count
-                    s.recordsByType[set.type, default: 0] += set.records.count
-                }
+            for (type, n) in zone.recordsByType {
+                s.records += n
+                s.recordsByType[type, default: 0] += n
             }
         }
         self.stats = s
@@ -42,5 +41,15 @@ public final class Snapshot: Sendable {
     public func zone(for name: DNSName) -> Zone? {
         for zone in zones where name.isSubdomain(of: zone.apex) { return zone }
         return nil
+    }
+}
+
+extension Snapshot {
+    /// The cluster and reverse zones plus zone files, where a zone file never replaces a zone
+    /// built from cluster objects: such files come back in `ignored`, for the caller to report.
+    public static func assemble(cluster: [Zone], files: [Zone], stats: Stats) -> (snapshot: Snapshot, ignored: [Zone]) {
+        let taken = Set(cluster.map(\.apex))
+        let (ignored, kept) = (files.filter { taken.contains($0.apex) }, files.filter { !taken.contains($0.apex) })
+        return (Snapshot(zones: cluster + kept, stats: stats), ignored)
     }
 }

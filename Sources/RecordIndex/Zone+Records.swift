@@ -1,4 +1,5 @@
 import DNSWire
+import HashTreeCollections
 
 extension Zone {
     /// A zone from master-file records (the `.zone` files of a zones directory): the SOA must be
@@ -24,6 +25,6 @@ extension Zone {
                 if !glue.isEmpty, let first = set.records.first { withGlue.add(first, additional: glue) }
             }
         }
-        return Zone(apex: apex, kind: kind, soa: soa, nodes: withGlue.nodes(apex: apex), ttl: ttl)
+        return Zone(apex: apex, kind: kind, soa: soa, nodes: TreeDictionary(uniqueKeysWithValues: withGlue.nodes(apex: apex)), ttl: ttl)
     }
 }

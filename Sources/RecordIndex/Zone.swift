@@ -1,4 +1,5 @@
 import DNSWire
+import HashTreeCollections
 
 /// The records one name owns, grouped by type, with the additional-section records an answer of
 /// that type carries (SRV target addresses, NS glue) worked out when the snapshot was built.
@@ -47,7 +48,9 @@ public struct Zone: Sendable {
     public let kind: Kind
     /// The SOA record (owner = apex) used in answers and in the authority of negative answers.
     public let soa: ResourceRecord
-    public let nodes: [DNSName: Node]
+    /// Every name that exists, with its records. Persistent: a snapshot built from the previous
+    /// one shares every node an update did not touch.
+    public let nodes: TreeDictionary<DNSName, Node>
     /// For `insecure` pod records, answered from the name itself: the exposed namespaces.
     public let insecurePodNamespaces: Set<String>?
     /// TTL of generated records; used for synthesised pod answers.
@@ -55,8 +58,11 @@ public struct Zone: Sendable {
     /// False until the source that feeds this zone has synced: negative answers become SERVFAIL
     /// (spec D18).
     public let synced: Bool
+    /// Records by type, for `clusterdns_index_records`; kept by the builder, not recounted.
+    public let recordsByType: [RecordType: Int]
 
-    public init(apex: DNSName, kind: Kind, soa: ResourceRecord, nodes: [DNSName: Node], insecurePodNamespaces: Set<String>? = nil, ttl: UInt32, synced: Bool = true) {
+    public init(apex: DNSName, kind: Kind, soa: ResourceRecord, nodes: TreeDictionary<DNSName, Node>, insecurePodNamespaces: Set<String>? = nil,
+                ttl: UInt32, synced: Bool = true, recordsByType: [RecordType: Int]? = nil) {
         self.apex = apex
         self.kind = kind
         self.soa = soa
@@ -64,6 +70,9 @@ public struct Zone: Sendable {
         self.insecurePodNamespaces = insecurePodNamespaces
         self.ttl = ttl
         self.synced = synced
+        self.recordsByType = recordsByType ?? nodes.values.reduce(into: [:]) { counts, node in
+            for set in node.rrsets { counts[set.type, default: 0] += set.records.count }
+        }
     }
 
     /// Every record of the zone in name order: what `clusterdns check` prints.

@@ -106,7 +106,7 @@ import TestSupport
     // D18: before the first sync, a name that is missing may yet exist → SERVFAIL, never NXDOMAIN;
     // names that exist still answer.
     @Test func d18_beforeSync() throws {
-        let (zones, stats) = ClusterIndexBuilder(options: IndexOptions(), serial: 1).build(ClusterObjects(), synced: false)
+        let (zones, stats) = ClusterIndex.build(ClusterObjects(), options: IndexOptions(), serial: 1, synced: false)
         let snapshot = Snapshot(zones: zones, stats: stats)
         #expect(Responder.answer(Question(name: DNSName("web.shop.svc.cluster.local.")!, type: .a), in: snapshot).rcode == .servFail)
         #expect(Responder.answer(Question(name: DNSName("cluster.local.")!, type: .soa), in: snapshot).rcode == .noError)

@@ -1,0 +1,378 @@
+import DNSWire
+import HashTreeCollections
+import KubeModel
+
+/// The index of the cluster zones and reverse zones, kept up to date one object event at a time
+/// (DESIGN.md, "an update's path"). It owns the objects (`ObjectStore`) and what is derived from
+/// them; `publish` turns the current state into zones that share every unchanged node with the
+/// previous snapshot's (persistent `TreeDictionary`s), so an event costs what it touches:
+///
+/// - a Service or one of its EndpointSlices → that Service's subtree (`<svc>.<ns>.svc.<zone>`),
+///   which no other object writes into, and the PTRs of the addresses that came or went;
+/// - a Namespace → its `<ns>.svc` (and `<ns>.pod`) node, reference-counted by every object in it;
+/// - a Pod → its `pods verified` record, and the Services whose selector it matches when their
+///   endpoints are derived from Pods (a directory without EndpointSlices);
+/// - shared names (a PTR two Services ask for, the reverse tree's empty non-terminals) are
+///   reference-counted, so they go exactly when their last contributor does.
+///
+/// Not thread-safe: one owner applies events and publishes; queries read published zones.
+public struct ClusterIndex {
+    public let options: IndexOptions
+    var rules: RecordRules
+    var store = ObjectStore()
+
+    // What depends on what.
+    var slicesByService: [ObjectName: Set<String>] = [:]
+    var podsByNamespace: [String: Set<String>] = [:]
+    /// Services with a selector, by namespace: the candidates when a Pod changes.
+    var selectorServices: [String: Set<String>] = [:]
+    /// Declared Namespace + every object in it: the namespace exists while this is above 0.
+    var namespaceRefs: [String: Int] = [:]
+    /// `pods verified`: pods holding each (namespace, IP).
+    var podAddressRefs: [PodAddress: Int] = [:]
+    var ptrSources: [IPAddress: PTRSources] = [:]
+    /// What each Service's last derivation produced, to remove it when it changes.
+    var derived: [ObjectName: ServiceOutput] = [:]
+
+    // Touched since the last publish.
+    var dirtyServices: Set<ObjectName> = []
+    var dirtyNamespaces: Set<String> = []
+    var dirtyPodAddresses: Set<PodAddress> = []
+    var dirtyPTRs: Set<IPAddress> = []
+
+    var forward: [ZoneTree]
+    var reverse: [ZoneTree]
+    var insecurePodNamespaces: Set<String> = []
+    var counts = (services: 0, endpoints: 0)
+
+    struct PodAddress: Hashable {
+        var namespace: String
+        var ip: IPAddress
+    }
+
+    /// Owners asking for one address's PTR: ClusterIP owners win over endpoint names (D15).
+    struct PTRSources {
+        var clusterIP: [DNSName] = []
+        var endpoints: [DNSName] = []
+        var isEmpty: Bool { clusterIP.isEmpty && endpoints.isEmpty }
+    }
+
+    struct ServiceOutput: Equatable {
+        /// Names written, per cluster zone.
+        var names: [[DNSName]]
+        var clusterIPPTRs: [PTRContribution]
+        var endpointPTRs: [PTRContribution]
+        var endpoints: Int
+        var counted: Bool
+
+        static let empty = ServiceOutput(names: [], clusterIPPTRs: [], endpointPTRs: [], endpoints: 0, counted: false)
+    }
+
+    public init(options: IndexOptions, serial: UInt32 = 1) {
+        self.options = options
+        rules = RecordRules(options: options, serial: serial)
+        forward = options.clusterDomains.map { ZoneTree(apex: $0) }
+        reverse = options.reverseZones.map { ZoneTree(apex: $0) }
+        for i in forward.indices {
+            for (name, node) in rules.fixedClusterNodes(forward[i].apex) { forward[i].set(name, node) }
+        }
+        for i in reverse.indices {
+            for (name, node) in rules.fixedReverseNodes(reverse[i].apex) { reverse[i].set(name, node) }
+        }
+    }
+
+    /// Objects in the index, by kind (effective copies).
+    public func objectCount(_ kind: ObjectKind) -> Int { store.count(kind) }
+
+    // MARK: - Events
+
+    /// How one event changed the store, for relist diffs and metrics.
+    public enum Effect: Sendable { case added, changed, unchanged, deleted }
+
+    @discardableResult
+    public mutating func apply(_ event: ObjectEvent, from origin: Origin) -> Effect {
+        switch event {
+        case .upsert(let object):
+            let (change, effect) = store.upsert(object, from: origin)
+            if let change { react(change) }
+            switch effect {
+            case .added: return .added
+            case .changed: return .changed
+            case .unchanged, .deleted: return .unchanged
+            }
+        case .delete(let kind, let name):
+            guard let change = store.delete(kind, name, from: origin) else { return .unchanged }
+            react(change)
+            return .deleted
+        }
+    }
+
+    public mutating func beginReplace(_ origin: Origin, kinds: [ObjectKind]) {
+        store.beginReplace(origin, kinds: kinds)
+    }
+
+    /// Ends a relist or a file's re-read: what the origin held and did not deliver again goes.
+    /// Returns how many objects went.
+    @discardableResult
+    public mutating func endReplace(_ origin: Origin) -> Int {
+        let changes = store.endReplace(origin)
+        changes.forEach { react($0) }
+        return changes.count
+    }
+
+    /// Books one effective change: reference counts now, derivation at `publish`.
+    mutating func react(_ change: ObjectStore.Change) {
+        if let old = change.old { account(old, sign: -1) }
+        if let new = change.new { account(new, sign: +1) }
+    }
+
+    mutating func account(_ object: ClusterObject, sign: Int) {
+        let ns = object.namespace
+        let before = namespaceRefs[ns] ?? 0
+        let after = before + sign
+        namespaceRefs[ns] = after == 0 ? nil : after
+        if (before == 0) != (after == 0) { dirtyNamespaces.insert(ns) }
+
+        switch object {
+        case .namespace:
+            break
+        case .service(let svc):
+            let key = ObjectName(namespace: svc.namespace, name: svc.name)
+            if svc.selector?.isEmpty == false {
+                if sign > 0 { selectorServices[ns, default: []].insert(svc.name) } else { selectorServices[ns]?.remove(svc.name) }
+            }
+            dirtyServices.insert(key)
+        case .endpointSlice(let slice):
+            guard let svc = slice.serviceName else { break }
+            let key = ObjectName(namespace: slice.namespace, name: svc)
+            if sign > 0 { slicesByService[key, default: []].insert(slice.name) } else {
+                slicesByService[key]?.remove(slice.name)
+                if slicesByService[key]?.isEmpty == true { slicesByService[key] = nil }
+            }
+            dirtyServices.insert(key)
+        case .pod(let pod):
+            if sign > 0 { podsByNamespace[ns, default: []].insert(pod.name) } else {
+                podsByNamespace[ns]?.remove(pod.name)
+                if podsByNamespace[ns]?.isEmpty == true { podsByNamespace[ns] = nil }
+            }
+            if options.pods == .verified, !pod.terminated {
+                for ip in pod.ips.compactMap(IPAddress.init) {
+                    let key = PodAddress(namespace: ns, ip: ip)
+                    let n = (podAddressRefs[key] ?? 0) + sign
+                    podAddressRefs[key] = n == 0 ? nil : n
+                    dirtyPodAddresses.insert(key)
+                }
+            }
+            // Services whose endpoints this Pod may be (derived when they have no slices).
+            for name in selectorServices[ns] ?? [] {
+                guard case .service(let svc)? = store.effective(.service, ObjectName(namespace: ns, name: name)),
+                      let selector = svc.selector, selector.allSatisfy({ pod.labels[$0.key] == $0.value }) else { continue }
+                dirtyServices.insert(ObjectName(namespace: ns, name: name))
+            }
+        }
+    }
+
+    // MARK: - Publishing
+
+    /// Derives what the events since the last call touched and returns the zones to serve.
+    /// `synced: false` while a source feeding the cluster zones has not listed everything: names
+    /// not found then answer SERVFAIL (D18).
+    public mutating func publish(serial: UInt32, synced: Bool = true) -> (zones: [Zone], stats: Snapshot.Stats) {
+        for key in dirtyServices { rederive(key) }
+        dirtyServices.removeAll(keepingCapacity: true)
+        for ns in dirtyNamespaces { refreshNamespace(ns) }
+        dirtyNamespaces.removeAll(keepingCapacity: true)
+        for address in dirtyPodAddresses { refreshPodAddress(address) }
+        dirtyPodAddresses.removeAll(keepingCapacity: true)
+        for ip in dirtyPTRs { refreshPTR(ip) }
+        dirtyPTRs.removeAll(keepingCapacity: true)
+
+        rules.serial = serial
+        var zones: [Zone] = []
+        var stats = Snapshot.Stats()
+        stats.services = counts.services
+        stats.endpoints = counts.endpoints
+        let podNamespaces: Set<String>? = options.pods == .insecure ? insecurePodNamespaces : nil
+        for i in forward.indices {
+            forward[i].set(forward[i].apex, rules.apexNode(forward[i].apex))
+            zones.append(forward[i].zone(kind: .cluster, soa: rules.soa(forward[i].apex), ttl: options.ttl,
+                                         insecurePodNamespaces: podNamespaces, synced: synced))
+        }
+        for i in reverse.indices {
+            reverse[i].set(reverse[i].apex, rules.apexNode(reverse[i].apex))
+            zones.append(reverse[i].zone(kind: .reverse, soa: rules.soa(reverse[i].apex), ttl: options.ttl, synced: synced))
+        }
+        return (zones, stats)
+    }
+
+    func exposed(_ ns: String) -> Bool {
+        options.namespaces?.contains(ns) ?? true
+    }
+
+    /// The slices a Service's records come from: its own (IPv4/IPv6, by name), or when it has
+    /// none and a selector, the ones the EndpointSlice controller would write from its Pods.
+    func slices(for key: ObjectName, _ svc: Service) -> [EndpointSlice] {
+        if options.noEndpoints { return [] }
+        if let names = slicesByService[key], !names.isEmpty {
+            return names.sorted().compactMap { n -> EndpointSlice? in
+                guard case .endpointSlice(let s)? = store.effective(.endpointSlice, ObjectName(namespace: key.namespace, name: n)),
+                      s.addressType != .fqdn else { return nil }
+                return s
+            }
+        }
+        guard svc.selector?.isEmpty == false, let podNames = podsByNamespace[key.namespace] else { return [] }
+        var world = ClusterObjects(services: [svc])
+        world.pods = podNames.sorted().compactMap { n in
+            guard case .pod(let p)? = store.effective(.pod, ObjectName(namespace: key.namespace, name: n)) else { return nil }
+            return p
+        }
+        return world.derivedEndpointSlices()
+    }
+
+    mutating func rederive(_ key: ObjectName) {
+        let old = derived[key] ?? .empty
+        var output = ServiceOutput.empty
+        var nodesPerZone: [[DNSName: Node]] = forward.map { _ in [:] }
+        if case .service(let svc)? = store.effective(.service, key), exposed(key.namespace) {
+            let ready = rules.readyAddresses(slices(for: key, svc))
+            output.names = forward.map { _ in [] }
+            for i in forward.indices {
+                guard let (svcName, nodes) = rules.serviceNodes(svc, zone: forward[i].apex, ready: ready) else { continue }
+                nodesPerZone[i] = nodes
+                output.names[i] = Array(nodes.keys)
+                if i == 0 {
+                    output.counted = true
+                    (output.clusterIPPTRs, output.endpointPTRs) = rules.servicePTRs(svc, svcName: svcName, nodes: nodes, ready: ready)
+                    output.endpoints = ready.count
+                }
+            }
+        }
+        for i in forward.indices {
+            let names = i < old.names.count ? old.names[i] : []
+            for name in names where nodesPerZone[i][name] == nil { forward[i].set(name, nil) }
+            for (name, node) in nodesPerZone[i] { forward[i].set(name, node) }
+        }
+        if old.clusterIPPTRs != output.clusterIPPTRs || old.endpointPTRs != output.endpointPTRs {
+            for c in old.clusterIPPTRs { removePTR(c, clusterIP: true) }
+            for c in old.endpointPTRs { removePTR(c, clusterIP: false) }
+            for c in output.clusterIPPTRs { ptrSources[c.ip, default: PTRSources()].clusterIP.append(c.owner); dirtyPTRs.insert(c.ip) }
+            for c in output.endpointPTRs { ptrSources[c.ip, default: PTRSources()].endpoints.append(c.owner); dirtyPTRs.insert(c.ip) }
+        }
+        counts.services += (output.counted ? 1 : 0) - (old.counted ? 1 : 0)
+        counts.endpoints += output.endpoints - old.endpoints
+        derived[key] = output.counted ? output : nil
+    }
+
+    mutating func removePTR(_ c: PTRContribution, clusterIP: Bool) {
+        guard var sources = ptrSources[c.ip] else { return }
+        if clusterIP {
+            if let i = sources.clusterIP.firstIndex(of: c.owner) { sources.clusterIP.remove(at: i) }
+        } else {
+            if let i = sources.endpoints.firstIndex(of: c.owner) { sources.endpoints.remove(at: i) }
+        }
+        ptrSources[c.ip] = sources.isEmpty ? nil : sources
+        dirtyPTRs.insert(c.ip)
+    }
+
+    mutating func refreshNamespace(_ ns: String) {
+        let exists = exposed(ns) && (namespaceRefs[ns] ?? 0) > 0
+        if options.pods == .insecure {
+            if exists { insecurePodNamespaces.insert(ns) } else { insecurePodNamespaces.remove(ns) }
+        }
+        for i in forward.indices {
+            let zone = forward[i].apex
+            if let name = try? DNSName(labels: [ns], suffix: rules.name(["svc"], zone)) {
+                forward[i].set(name, exists ? Node() : nil)
+            }
+            if options.pods != .disabled, let name = try? DNSName(labels: [ns, "pod"], suffix: zone) {
+                forward[i].set(name, exists ? Node() : nil)
+            }
+        }
+    }
+
+    mutating func refreshPodAddress(_ address: PodAddress) {
+        let exists = exposed(address.namespace) && (podAddressRefs[address] ?? 0) > 0
+        for i in forward.indices {
+            guard let name = try? DNSName(labels: [EndpointName.dashed(address.ip), address.namespace, "pod"], suffix: forward[i].apex) else { continue }
+            forward[i].set(name, exists ? Node(rrsets: [RRSet(type: address.ip.isIPv4 ? .a : .aaaa, records: [rules.addressRecord(name, address.ip)])]) : nil)
+        }
+    }
+
+    /// One PTR per distinct owner (S13, S14, S22, S23); a ClusterIP's owner alone when there is
+    /// one (D15). Owners in canonical order, so the answer does not depend on event order.
+    mutating func refreshPTR(_ ip: IPAddress) {
+        let sources = ptrSources[ip] ?? PTRSources()
+        var owners: [DNSName]
+        if let first = sources.clusterIP.min(by: Zone.canonicalLess) {
+            owners = [first]
+        } else {
+            owners = Array(Set(sources.endpoints)).sorted(by: Zone.canonicalLess)
+        }
+        let name = ip.reverseName
+        let node = owners.isEmpty ? nil : Node(rrsets: [RRSet(type: .ptr, records: owners.map {
+            ResourceRecord(name: name, ttl: options.ttl, rdata: .ptr($0))
+        })])
+        for i in reverse.indices where name.isSubdomain(of: reverse[i].apex) && name != reverse[i].apex {
+            reverse[i].setCounted(name, node)
+        }
+    }
+}
+
+extension ClusterIndex {
+    /// The zones of `objects` built from nothing: what `clusterdns check` prints, and the oracle
+    /// the incremental path is tested against.
+    public static func build(_ objects: ClusterObjects, options: IndexOptions, serial: UInt32, synced: Bool = true) -> (zones: [Zone], stats: Snapshot.Stats) {
+        var index = ClusterIndex(options: options, serial: serial)
+        for object in objects.all { index.apply(.upsert(object), from: .file("")) }
+        return index.publish(serial: serial, synced: synced)
+    }
+}
+
+/// One zone's nodes as a persistent map, with the counts `/metrics` shows kept as nodes change,
+/// and reference counts for the empty non-terminals above shared names (the reverse tree).
+struct ZoneTree {
+    let apex: DNSName
+    private(set) var nodes = TreeDictionary<DNSName, Node>()
+    private(set) var recordsByType: [RecordType: Int] = [:]
+    /// Names with a node of their own below each empty non-terminal (reverse zones only).
+    private var entRefs: [DNSName: Int] = [:]
+
+    init(apex: DNSName) { self.apex = apex }
+
+    /// Sets or removes one node, keeping the record counts.
+    mutating func set(_ name: DNSName, _ node: Node?) {
+        let old = nodes[name]
+        guard old != node else { return }
+        if let old { count(old, -1) }
+        if let node { count(node, +1) }
+        nodes[name] = node
+    }
+
+    /// Like `set`, and when the name comes or goes, its ancestors up to the apex are kept as
+    /// empty non-terminals while any name below them exists (RFC 8020).
+    mutating func setCounted(_ name: DNSName, _ node: Node?) {
+        let existed = nodes[name] != nil
+        set(name, node)
+        let exists = node != nil
+        guard existed != exists else { return }
+        var p = name.parent
+        while p != apex && !p.isRoot {
+            let n = (entRefs[p] ?? 0) + (exists ? 1 : -1)
+            entRefs[p] = n == 0 ? nil : n
+            if n == 0 { set(p, nil) } else if n == 1 && exists { set(p, Node()) }
+            p = p.parent
+        }
+    }
+
+    private mutating func count(_ node: Node, _ sign: Int) {
+        for set in node.rrsets {
+            let n = (recordsByType[set.type] ?? 0) + sign * set.records.count
+            recordsByType[set.type] = n == 0 ? nil : n
+        }
+    }
+
+    func zone(kind: Zone.Kind, soa: ResourceRecord, ttl: UInt32, insecurePodNamespaces: Set<String>? = nil, synced: Bool) -> Zone {
+        Zone(apex: apex, kind: kind, soa: soa, nodes: nodes, insecurePodNamespaces: insecurePodNamespaces, ttl: ttl,
+             synced: synced, recordsByType: recordsByType)
+    }
+}

@@ -1,0 +1,250 @@
+import DNSResponder
+import DNSWire
+import KubeModel
+import RecordIndex
+import Testing
+
+/// Issue 11: "Incremental equals from scratch: a property test applies random sequences of adds,
+/// modifies and deletes … and after each step compares the incremental snapshot with a fresh
+/// build of the same objects: every record, and NXDOMAIN vs NODATA for every name and its
+/// parents."
+///
+/// The worlds are small on purpose (a handful of namespaces, names and addresses), so Services
+/// collide on PTRs, slices move between Services, namespaces empty out and come back, and Pods
+/// match and stop matching selectors: the cases where reference counts go wrong.
+@Suite struct IncrementalIndexTests {
+    static let optionSets: [(String, IndexOptions)] = {
+        var list: [(String, IndexOptions)] = [("defaults", IndexOptions())]
+        var o = IndexOptions()
+        o.pods = .verified
+        list.append(("pods verified", o))
+        o = IndexOptions()
+        o.pods = .insecure
+        o.endpointPodNames = true
+        list.append(("pods insecure, endpoint pod names", o))
+        o = IndexOptions()
+        o.ignoreEmptyService = true
+        o.namespaces = ["ns0", "ns2"]
+        list.append(("ignore empty, two namespaces", o))
+        o = IndexOptions()
+        o.noEndpoints = true
+        list.append(("no endpoints", o))
+        o = IndexOptions()
+        o.clusterDomains = [DNSName("cluster.local")!, DNSName("corp.internal")!]
+        o.reverseZones = [DNSName("in-addr.arpa")!, DNSName("10.in-addr.arpa")!, DNSName("ip6.arpa")!]
+        o.nameserverAddresses = [IPAddress("10.96.0.10")!]
+        list.append(("two domains, nested reverse zone", o))
+        return list
+    }()
+
+    @Test(arguments: 0..<optionSets.count)
+    func incrementalEqualsFromScratch(_ which: Int) throws {
+        let (label, options) = Self.optionSets[which]
+        for seed in 1...4 {
+            var rng = SplitMix(seed: UInt64(seed * 7919 + which))
+            var model = Model()
+            var index = ClusterIndex(options: options)
+            for step in 0..<250 {
+                for (event, origin) in model.randomStep(&rng) {
+                    switch event {
+                    case .begin(let kinds): index.beginReplace(origin, kinds: kinds)
+                    case .end: index.endReplace(origin)
+                    case .event(let e): index.apply(e, from: origin)
+                    }
+                }
+                // Publish after most steps, not all: several events per batch must work too.
+                guard step % 3 != 1 else { continue }
+                let serial = UInt32(step + 1)
+                let incremental = index.publish(serial: serial)
+                let scratch = ClusterIndex.build(model.effective(), options: options, serial: serial)
+                try Self.compare(incremental, scratch, "\(label), seed \(seed), step \(step)")
+            }
+        }
+    }
+
+    static func compare(_ a: (zones: [Zone], stats: Snapshot.Stats), _ b: (zones: [Zone], stats: Snapshot.Stats), _ context: String) throws {
+        #expect(a.stats == b.stats, "\(context): stats")
+        try #require(a.zones.count == b.zones.count)
+        for (za, zb) in zip(a.zones, b.zones) {
+            let names = Set(za.nodes.keys).union(zb.nodes.keys)
+            for name in names where za.nodes[name] != zb.nodes[name] {
+                Issue.record("\(context): \(name) is \(String(describing: za.nodes[name])) incrementally, \(String(describing: zb.nodes[name])) from scratch")
+            }
+            #expect(za.recordsByType == zb.recordsByType, "\(context): record counts of \(za.apex)")
+            #expect(za.insecurePodNamespaces == zb.insecurePodNamespaces, "\(context): pod namespaces")
+        }
+        // The answers, as a client sees them: every name, its parents and a child that may not
+        // exist, for A and for TXT (NODATA vs NXDOMAIN).
+        let sa = Snapshot(zones: a.zones, stats: a.stats), sb = Snapshot(zones: b.zones, stats: b.stats)
+        var asked = Set<DNSName>()
+        for zone in a.zones + b.zones {
+            for name in zone.nodes.keys {
+                var p = name
+                while !p.isRoot && asked.insert(p).inserted { p = p.parent }
+                if let child = try? DNSName(labels: ["x"], suffix: name) { asked.insert(child) }
+            }
+        }
+        for name in asked {
+            for type in [RecordType.a, .txt] {
+                let q = Question(name: name, type: type)
+                let (x, y) = (Responder.answer(q, in: sa), Responder.answer(q, in: sb))
+                if x != y { Issue.record("\(context): \(name) \(type) answers differ: \(x.rcode) vs \(y.rcode)") }
+            }
+        }
+    }
+}
+
+/// What the sources hold: objects per origin. The index must serve, for each object, the copy
+/// of its smallest origin.
+struct Model {
+    enum Step {
+        case begin([ObjectKind])
+        case event(ObjectEvent)
+        case end
+    }
+
+    var held: [Origin: [String: ClusterObject]] = [:]
+    static let origins: [Origin] = [.api, .api, .api, .file("a.yaml"), .file("b.yaml")]
+
+    func effective() -> ClusterObjects {
+        var best: [String: (Origin, ClusterObject)] = [:]
+        for (origin, objects) in held {
+            for (key, o) in objects where best[key].map({ origin < $0.0 }) ?? true { best[key] = (origin, o) }
+        }
+        var out = ClusterObjects()
+        for (_, o) in best.values.sorted(by: { Self.key($0.1) < Self.key($1.1) }) {
+            switch o {
+            case .namespace(let n): out.namespaces.append(n)
+            case .service(let s): out.services.append(s)
+            case .endpointSlice(let s): out.endpointSlices.append(s)
+            case .pod(let p): out.pods.append(p)
+            }
+        }
+        return out
+    }
+
+    static func key(_ o: ClusterObject) -> String { "\(o.kind)/\(o.name)" }
+
+    mutating func randomStep(_ rng: inout SplitMix) -> [(Step, Origin)] {
+        let origin = Self.origins[rng.below(Self.origins.count)]
+        let roll = rng.below(100)
+        if roll < 6 {
+            // A relist / file re-read: some objects again (some changed), the rest gone.
+            let kinds: [ObjectKind] = origin == .api ? [ObjectKind.allCases[rng.below(4)]] : ObjectKind.allCases
+            var steps: [(Step, Origin)] = [(.begin(kinds), origin)]
+            var kept: [String: ClusterObject] = [:]
+            for (key, o) in (held[origin] ?? [:]).sorted(by: { $0.key < $1.key }) {
+                if !kinds.contains(o.kind) { kept[key] = o; continue }
+                guard rng.below(4) != 0 else { continue }
+                let next = rng.below(3) == 0 ? Self.mutate(o, &rng) : o
+                kept[Self.key(next)] = next
+                steps.append((.event(.upsert(next)), origin))
+            }
+            for _ in 0..<rng.below(3) {
+                let o = Self.randomObject(&rng)
+                guard kinds.contains(o.kind) else { continue }
+                kept[Self.key(o)] = o
+                steps.append((.event(.upsert(o)), origin))
+            }
+            held[origin] = kept
+            steps.append((.end, origin))
+            return steps
+        }
+        if roll < 30, let (key, o) = pick(origin, &rng) {
+            held[origin]?[key] = nil
+            return [(.event(.delete(o.kind, o.name)), origin)]
+        }
+        if roll < 60, let (_, o) = pick(origin, &rng) {
+            let next = Self.mutate(o, &rng)
+            held[origin, default: [:]][Self.key(next)] = next
+            return [(.event(.upsert(next)), origin)]
+        }
+        let o = Self.randomObject(&rng)
+        held[origin, default: [:]][Self.key(o)] = o
+        return [(.event(.upsert(o)), origin)]
+    }
+
+    /// A held object chosen by the generator alone (dictionary order differs between runs).
+    func pick(_ origin: Origin, _ rng: inout SplitMix) -> (String, ClusterObject)? {
+        let keys = (held[origin] ?? [:]).keys.sorted()
+        guard !keys.isEmpty else { return nil }
+        let key = keys[rng.below(keys.count)]
+        return (key, held[origin]![key]!)
+    }
+
+    static let namespaces = ["ns0", "ns1", "ns2"]
+    static let services = ["web", "db", "api", "x"]
+    static let v4 = ["10.0.0.1", "10.0.0.2", "10.0.1.1", "192.168.0.1", "10.9.9.9"]
+    static let v6 = ["fd00::1", "fd00::2", "2001:db8::1"]
+
+    static func randomObject(_ rng: inout SplitMix) -> ClusterObject {
+        let ns = namespaces[rng.below(namespaces.count)]
+        switch rng.below(4) {
+        case 0: return .namespace(Namespace(name: ns))
+        case 1: return .service(randomService(ns, services[rng.below(services.count)], &rng))
+        case 2: return .endpointSlice(randomSlice(ns, "slice\(rng.below(5))", &rng))
+        default: return .pod(randomPod(ns, "pod\(rng.below(5))", &rng))
+        }
+    }
+
+    static func mutate(_ o: ClusterObject, _ rng: inout SplitMix) -> ClusterObject {
+        switch o {
+        case .namespace: return o
+        case .service(let s): return .service(randomService(s.namespace, s.name, &rng))
+        case .endpointSlice(let s): return .endpointSlice(randomSlice(s.namespace, s.name, &rng))
+        case .pod(let p): return .pod(randomPod(p.namespace, p.name, &rng))
+        }
+    }
+
+    static func randomService(_ ns: String, _ name: String, _ rng: inout SplitMix) -> Service {
+        let kind: Service.Kind
+        switch rng.below(5) {
+        case 0: kind = .headless
+        case 1: kind = .externalName(["example.com", "db.ns1.svc.cluster.local", "10.1.1.1"][rng.below(3)])
+        case 2: kind = .clusterIP([v4[rng.below(v4.count)], v6[rng.below(v6.count)]])
+        default: kind = .clusterIP([v4[rng.below(v4.count)]])
+        }
+        var ports: [Service.Port] = []
+        for i in 0..<rng.below(3) {
+            ports.append(Service.Port(name: rng.below(3) == 0 ? nil : ["http", "dns"][i % 2], proto: ["TCP", "UDP"][rng.below(2)],
+                                      port: 80 + i, targetPort: rng.below(2) == 0 ? .name("http") : nil))
+        }
+        let selector: [String: String]? = rng.below(2) == 0 ? ["app": ["a", "b"][rng.below(2)]] : nil
+        return Service(namespace: ns, name: name, kind: kind, ports: ports, selector: selector, publishNotReadyAddresses: rng.below(4) == 0)
+    }
+
+    static func randomSlice(_ ns: String, _ name: String, _ rng: inout SplitMix) -> EndpointSlice {
+        let six = rng.below(3) == 0
+        var endpoints: [EndpointSlice.Endpoint] = []
+        for _ in 0..<rng.below(4) {
+            let pool = six ? v6 : v4
+            endpoints.append(.init(addresses: [pool[rng.below(pool.count)]], ready: [nil, true, false][rng.below(3)],
+                                   hostname: rng.below(3) == 0 ? ["db-0", "db-1"][rng.below(2)] : nil,
+                                   podName: rng.below(2) == 0 ? "pod\(rng.below(5))" : nil))
+        }
+        let ports: [EndpointSlice.Port] = rng.below(3) == 0 ? [] : [.init(name: ["http", nil][rng.below(2)], proto: "TCP", port: [8080, nil][rng.below(2)])]
+        let service: String? = rng.below(6) == 0 ? nil : services[rng.below(services.count)]
+        return EndpointSlice(namespace: ns, name: name, serviceName: service, addressType: six ? .ipv6 : .ipv4, endpoints: endpoints, ports: ports)
+    }
+
+    static func randomPod(_ ns: String, _ name: String, _ rng: inout SplitMix) -> Pod {
+        let ips = rng.below(4) == 0 ? [] : [v4[rng.below(v4.count)]] + (rng.below(3) == 0 ? [v6[rng.below(v6.count)]] : [])
+        return Pod(namespace: ns, name: name, labels: ["app": ["a", "b", "c"][rng.below(3)]], ips: ips, ready: rng.below(3) != 0,
+                   hostname: rng.below(2) == 0 ? name : nil, subdomain: rng.below(2) == 0 ? services[rng.below(services.count)] : nil,
+                   containerPorts: [.init(name: "http", port: 8080, proto: "TCP")], terminated: rng.below(6) == 0)
+    }
+}
+
+/// A small seeded generator, so a failing sequence replays exactly.
+struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+}
