@@ -92,7 +92,7 @@ let package = Package(
         // Shared by the test targets: libldns as a second opinion on every response, zone-text
         // expectations, and a real server on loopback.
         .target(name: "TestSupport", dependencies: [
-            "DNSWire", "CLDNS", "RecordIndex", "DNSResponder", "DNSServer", "KubeSources", "ClusterDNSApp",
+            "DNSWire", "CLDNS", "KubeModel", "RecordIndex", "DNSResponder", "DNSServer", "KubeSources", "ClusterDNSApp",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),

@@ -21,6 +21,16 @@ public enum KubeResource: String, CaseIterable, Sendable {
 
     public var apiGroup: String { self == .endpointslices ? "discovery.k8s.io" : "" }
 
+    /// The object kind the rules read items of this resource as (list items carry no `kind`).
+    var kindName: String {
+        switch self {
+        case .namespaces: return "Namespace"
+        case .services: return "Service"
+        case .endpointslices: return "EndpointSlice"
+        case .pods: return "Pod"
+        }
+    }
+
     public var kind: ObjectKind {
         switch self {
         case .namespaces: return .namespace
@@ -146,7 +156,7 @@ public final class KubeSource: Sendable {
     /// The operator's words for a failure: unreachable, 401, 403 with the missing RBAC rule.
     static func explain(_ error: Error, resource r: KubeResource, verb: String, server: String) -> String {
         if let e = error as? KubeHTTPClient.HTTPError {
-            let message = (try? JSONDecoder().decode(KubeJSON.Status.self, from: Data(e.body.utf8)))?.message ?? e.body
+            let message = (try? JSONValue.parse(Array(e.body.utf8)))?["message"]?.text ?? e.body
             switch e.status {
             case 401:
                 return "401 Unauthorized from \(server): the token or client certificate was not accepted"
@@ -183,7 +193,7 @@ public final class KubeSource: Sendable {
             var query = "?limit=\(options.pageSize)"
             if let c = continueToken { query += "&continue=\(Self.escape(c))" }
             let body = try await client.get(r.path + query)
-            let page = try Self.decodeList(r, body)
+            let page = try decodeList(r, body)
             count += page.items.count
             emit([.events(.api, page.items.map(ObjectEvent.upsert), arrived: .now)])
             continueToken = page.continueToken.flatMap { $0.isEmpty ? nil : $0 }
@@ -212,7 +222,7 @@ public final class KubeSource: Sendable {
         // Connected and accepted: a failure reported earlier is over.
         onState(r, .synced)
         for try await line in stream {
-            let event = try Self.decodeEvent(r, line)
+            let event = try decodeEvent(r, line)
             let arrived = ContinuousClock.Instant.now
             switch event {
             case .upsert(let obj, let v):
@@ -225,8 +235,8 @@ public final class KubeSource: Sendable {
                 rv = v ?? rv
             case .gone:
                 throw Gone()
-            case .error(let status):
-                throw KubeHTTPClient.HTTPError(status: status.code ?? 500, body: status.message ?? "watch error")
+            case .error(let code, let message):
+                throw KubeHTTPClient.HTTPError(status: code, body: message)
             case .ignored:
                 break
             }
@@ -245,20 +255,21 @@ public final class KubeSource: Sendable {
         var continueToken: String?
     }
 
-    static func decodeList(_ r: KubeResource, _ body: [UInt8]) throws -> Page {
-        let d = JSONDecoder()
-        let data = Data(body)
-        func page<T: Decodable>(_: T.Type, _ convert: (T) -> ClusterObject?) throws -> Page {
-            let list = try d.decode(KubeJSON.List<T>.self, from: data)
-            return Page(items: (list.items ?? []).compactMap(convert), resourceVersion: list.metadata?.resourceVersion,
-                        continueToken: list.metadata?.continue)
+    /// A list page: every item through the object rules the manifests use. An item the rules
+    /// reject is reported and skipped, never the page.
+    func decodeList(_ r: KubeResource, _ body: [UInt8]) throws -> Page {
+        let list = try JSONValue.parse(body)
+        let rules = ObjectRules<JSONValue>(file: r.rawValue)
+        var items: [ClusterObject] = []
+        for item in list["items"]?.items ?? [] {
+            do {
+                items += try rules.objects(kind: r.kindName, item) ?? []
+            } catch {
+                logger.warning("object skipped", metadata: ["resource": "\(r.rawValue)", "error": "\(error.message)"])
+            }
         }
-        switch r {
-        case .namespaces: return try page(KubeJSON.NamespaceJSON.self) { $0.model.map(ClusterObject.namespace) }
-        case .services: return try page(KubeJSON.ServiceJSON.self) { $0.model.map(ClusterObject.service) }
-        case .endpointslices: return try page(KubeJSON.EndpointSliceJSON.self) { $0.model.map(ClusterObject.endpointSlice) }
-        case .pods: return try page(KubeJSON.PodJSON.self) { $0.model.map(ClusterObject.pod) }
-        }
+        let meta = list["metadata"]
+        return Page(items: items, resourceVersion: meta?["resourceVersion"]?.text, continueToken: meta?["continue"]?.text)
     }
 
     enum Event {
@@ -266,37 +277,34 @@ public final class KubeSource: Sendable {
         case delete(ObjectName, String?)
         case bookmark(String?)
         case gone
-        case error(KubeJSON.Status)
+        case error(code: Int, message: String)
         case ignored
     }
 
-    struct EventType: Decodable { var type: String }
-
-    static func decodeEvent(_ r: KubeResource, _ line: [UInt8]) throws -> Event {
-        let d = JSONDecoder()
-        let data = Data(line)
-        let type = try d.decode(EventType.self, from: data).type
+    func decodeEvent(_ r: KubeResource, _ line: [UInt8]) throws -> Event {
+        let event = try JSONValue.parse(line)
+        guard let type = event["type"]?.text, let object = event["object"] else {
+            throw JSONValue.ParseError(offset: 0, message: "a watch event needs type and object")
+        }
+        let meta = object["metadata"]
+        let rv = meta?["resourceVersion"]?.text
         switch type {
         case "ERROR":
-            let status = try d.decode(KubeJSON.WatchEvent<KubeJSON.Status>.self, from: data).object
-            return status.code == 410 ? .gone : .error(status)
+            let code = object["code"]?.integer
+            return code == 410 ? .gone : .error(code: code ?? 500, message: object["message"]?.text ?? "watch error")
         case "BOOKMARK":
-            return .bookmark(try d.decode(KubeJSON.WatchEvent<KubeJSON.MetaOnly>.self, from: data).object.metadata?.resourceVersion)
+            return .bookmark(rv)
         case "DELETED":
-            let meta = try d.decode(KubeJSON.WatchEvent<KubeJSON.MetaOnly>.self, from: data).object.metadata
-            guard let name = meta?.name else { return .ignored }
-            return .delete(ObjectName(namespace: r == .namespaces ? "" : meta?.namespace ?? "", name: name), meta?.resourceVersion)
+            guard let name = meta?["name"]?.text else { return .ignored }
+            return .delete(ObjectName(namespace: r == .namespaces ? "" : meta?["namespace"]?.text ?? "", name: name), rv)
         case "ADDED", "MODIFIED":
-            let rv = try d.decode(KubeJSON.WatchEvent<KubeJSON.MetaOnly>.self, from: data).object.metadata?.resourceVersion
-            let obj: ClusterObject?
-            switch r {
-            case .namespaces: obj = try d.decode(KubeJSON.WatchEvent<KubeJSON.NamespaceJSON>.self, from: data).object.model.map(ClusterObject.namespace)
-            case .services: obj = try d.decode(KubeJSON.WatchEvent<KubeJSON.ServiceJSON>.self, from: data).object.model.map(ClusterObject.service)
-            case .endpointslices: obj = try d.decode(KubeJSON.WatchEvent<KubeJSON.EndpointSliceJSON>.self, from: data).object.model.map(ClusterObject.endpointSlice)
-            case .pods: obj = try d.decode(KubeJSON.WatchEvent<KubeJSON.PodJSON>.self, from: data).object.model.map(ClusterObject.pod)
+            do {
+                guard let obj = try ObjectRules<JSONValue>(file: r.rawValue).objects(kind: r.kindName, object)?.first else { return .ignored }
+                return .upsert(obj, rv)
+            } catch {
+                logger.warning("object skipped", metadata: ["resource": "\(r.rawValue)", "error": "\(error.message)"])
+                return .ignored
             }
-            guard let obj else { return .ignored }
-            return .upsert(obj, rv)
         default:
             return .ignored
         }

@@ -112,7 +112,7 @@ public final class ManifestDirectory {
         var load = summary()
         for rel in changed {
             var objects: [ClusterObject] = []
-            if case .manifests(let r)? = files[rel]?.content { objects = r.objects.all }
+            if case .manifests(let r)? = files[rel]?.content { objects = r.objects }
             load.changedFiles.append((display(rel), objects))
         }
         if zonesChanged {

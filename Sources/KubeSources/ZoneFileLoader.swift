@@ -1,5 +1,6 @@
 import CLDNS
 import DNSWire
+import KubeModel
 import RecordIndex
 
 #if canImport(Glibc)

@@ -3,6 +3,7 @@ import DNSResponder
 import DNSServer
 import DNSWire
 import Foundation
+import KubeModel
 import KubeSources
 import Logging
 import NIOPosix
