@@ -101,9 +101,14 @@ final class IndexService: Sendable {
         var zoneFiles: [Zone] = []
         var lastSerial: UInt32 = 0
         var neverPublished = true
-        /// Per origin in a replace: what the replace did, for its log line.
-        var replaces: [Origin: ReplaceDiff] = [:]
+        /// Per origin and kinds in a replace: what the replace did, for its log line.
+        var replaces: [ReplaceKey: ReplaceDiff] = [:]
         var newlySynced: [Origin] = []
+    }
+
+    struct ReplaceKey: Hashable {
+        var origin: Origin
+        var kinds: [ObjectKind]
     }
 
     struct ReplaceDiff {
@@ -143,20 +148,22 @@ final class IndexService: Sendable {
         case .events(let origin, let events, let arrived):
             for event in events {
                 let effect = state.index.apply(event, from: origin)
-                if state.replaces[origin] != nil {
-                    switch effect {
-                    case .added: state.replaces[origin]!.added += 1
-                    case .changed: state.replaces[origin]!.changed += 1
-                    case .unchanged: state.replaces[origin]!.unchanged += 1
-                    case .deleted: state.replaces[origin]!.deleted += 1
-                    }
-                }
                 let kind: ObjectKind
                 switch event {
                 case .upsert(let o): kind = o.kind
                 case .delete(let k, _): kind = k
                 }
                 batch.eventsByKind[kind, default: 0] += 1
+                // The replace this event belongs to, if one is open: a relist's own kind, or a
+                // file's every kind.
+                if let key = state.replaces.keys.first(where: { $0.origin == origin && $0.kinds.contains(kind) }) {
+                    switch effect {
+                    case .added: state.replaces[key]!.added += 1
+                    case .changed: state.replaces[key]!.changed += 1
+                    case .unchanged: state.replaces[key]!.unchanged += 1
+                    case .deleted: state.replaces[key]!.deleted += 1
+                    }
+                }
             }
             batch.events += events.count
             if origin == .api { batch.arrivals.append((arrived, events.count)) }
@@ -164,12 +171,11 @@ final class IndexService: Sendable {
             if events.count > 1000 { batch.large = true }
         case .beginReplace(let origin, let kinds):
             state.index.beginReplace(origin, kinds: kinds)
-            state.replaces[origin] = ReplaceDiff()
-            _ = kinds
+            state.replaces[ReplaceKey(origin: origin, kinds: kinds)] = ReplaceDiff()
         case .endReplace(let origin, let kinds, _):
-            let deleted = state.index.endReplace(origin)
+            let deleted = state.index.endReplace(origin, kinds: kinds)
             batch.changed = true
-            if var diff = state.replaces.removeValue(forKey: origin) {
+            if var diff = state.replaces.removeValue(forKey: ReplaceKey(origin: origin, kinds: kinds)) {
                 diff.deleted += deleted
                 let level: Logger.Level = origin == .api ? .info : .debug
                 logger.log(level: level, "replace applied as a diff", metadata: [

@@ -111,11 +111,11 @@ public struct ClusterIndex {
         store.beginReplace(origin, kinds: kinds)
     }
 
-    /// Ends a relist or a file's re-read: what the origin held and did not deliver again goes.
-    /// Returns how many objects went.
+    /// Ends a relist or a file's re-read: what the origin held of these kinds and did not
+    /// deliver again goes. Returns how many objects went.
     @discardableResult
-    public mutating func endReplace(_ origin: Origin) -> Int {
-        let changes = store.endReplace(origin)
+    public mutating func endReplace(_ origin: Origin, kinds: [ObjectKind]) -> Int {
+        let changes = store.endReplace(origin, kinds: kinds)
         changes.forEach { react($0) }
         return changes.count
     }

@@ -50,8 +50,14 @@ struct ObjectStore {
     private(set) var slots: [ObjectKind: [ObjectName: Slot]] = [:]
     /// Keys each origin holds, for the end of a replace.
     private var held: [Origin: Set<Key>] = [:]
-    /// Keys upserted since `beginReplace`, per origin in a replace.
-    private var replacing: [Origin: (kinds: Set<ObjectKind>, seen: Set<Key>)] = [:]
+    /// Names upserted since `beginReplace`, per origin and kind in a replace. Per kind: the API
+    /// relists each resource on its own schedule, and their replaces overlap.
+    private var replacing: [Replace: Set<ObjectName>] = [:]
+
+    struct Replace: Hashable {
+        var origin: Origin
+        var kind: ObjectKind
+    }
 
     func effective(_ kind: ObjectKind, _ name: ObjectName) -> ClusterObject? {
         slots[kind]?[name]?.effective
@@ -61,7 +67,7 @@ struct ObjectStore {
 
     mutating func upsert(_ object: ClusterObject, from origin: Origin) -> (Change?, Effect) {
         let key = Key(kind: object.kind, name: object.name)
-        replacing[origin]?.seen.insert(key)
+        replacing[Replace(origin: origin, kind: key.kind)]?.insert(key.name)
         var entries = slots[key.kind]?[key.name]?.entries ?? []
         let before = entries.isEmpty ? nil : Slot(entries)!.effective
         let effect: Effect
@@ -93,13 +99,17 @@ struct ObjectStore {
     }
 
     mutating func beginReplace(_ origin: Origin, kinds: [ObjectKind]) {
-        replacing[origin] = (Set(kinds), [])
+        for kind in kinds { replacing[Replace(origin: origin, kind: kind)] = [] }
     }
 
-    /// Deletes what `origin` holds of the replaced kinds and did not upsert since `beginReplace`.
-    mutating func endReplace(_ origin: Origin) -> [Change] {
-        guard let session = replacing.removeValue(forKey: origin) else { return [] }
-        let stale = (held[origin] ?? []).filter { session.kinds.contains($0.kind) && !session.seen.contains($0) }
+    /// Deletes what `origin` holds of these kinds and did not upsert since their `beginReplace`.
+    mutating func endReplace(_ origin: Origin, kinds: [ObjectKind]) -> [Change] {
+        var sessions: [ObjectKind: Set<ObjectName>] = [:]
+        for kind in kinds {
+            if let seen = replacing.removeValue(forKey: Replace(origin: origin, kind: kind)) { sessions[kind] = seen }
+        }
+        guard !sessions.isEmpty else { return [] }
+        let stale = (held[origin] ?? []).filter { key in sessions[key.kind].map { !$0.contains(key.name) } ?? false }
         return stale.compactMap { delete($0.kind, $0.name, from: origin) }
     }
 
