@@ -110,6 +110,9 @@ let package = Package(
             "CMallocCounter", "DNSWire", "KubeModel", "RecordIndex", "DNSResponder",
         ], path: "Benchmarks/QueryPath", exclude: ["allocations.json"]),
         // Issue 4: watch event → answer latency and relist memory, against the fake API server.
+        // Issue 11: the index's memory for a 10,000-Service world, in parts and per name.
+        .executableTarget(name: "IndexMemoryBenchmark", dependencies: ["DNSWire", "KubeModel", "RecordIndex", "CSystemMalloc"],
+                          path: "Benchmarks/IndexMemory"),
         .executableTarget(name: "PropagationBenchmark", dependencies: ["DNSWire", "FakeKubeAPI"], path: "Benchmarks/Propagation"),
         .testTarget(name: "DNSWireTests", dependencies: ["DNSWire", "TestSupport"]),
         .testTarget(name: "ResponderTests", dependencies: [

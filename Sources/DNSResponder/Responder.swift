@@ -80,7 +80,7 @@ public enum Responder {
                 result.authority.append([zone.soa])
                 return .answer(result)
             }
-            if q.type != .cname, let cname = node.rrset(.cname), case .cname(let target) = cname.records[0].rdata {
+            if q.type != .cname, let cname = node.rrset(.cname, owner: name), case .cname(let target) = cname.records[0].rdata {
                 result.answer.append(cname.records)
                 chased.append(name)
                 // D12: chase in-zone targets; cut loops and long chains. An out-of-zone target is
@@ -95,14 +95,14 @@ public enum Responder {
             }
             if q.type == .any {
                 // RFC 8482: one RRset is a complete answer to ANY.
-                if let first = node.rrsets.first {
+                if let first = node.firstRRSet(owner: name) {
                     result.answer.append(first.records)
                 } else {
                     result.authority.append([zone.soa])
                 }
                 return .answer(result)
             }
-            if let set = node.rrset(q.type) {
+            if let set = node.rrset(q.type, owner: name) {
                 result.answer.append(set.records)
                 if !set.additional.isEmpty { result.additional.append(set.additional) }
             } else {

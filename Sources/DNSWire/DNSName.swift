@@ -95,8 +95,9 @@ public struct DNSName: Sendable {
         DNSName(validatedWire: wire.map(DNSName.fold))
     }
 
+    /// ASCII lower case of one byte (RFC 4343): the comparison every name match uses.
     @inlinable
-    static func fold(_ b: UInt8) -> UInt8 {
+    public static func fold(_ b: UInt8) -> UInt8 {
         (b >= 0x41 && b <= 0x5A) ? b | 0x20 : b
     }
 
@@ -118,10 +119,16 @@ extension DNSName: Hashable {
 
     public func hash(into hasher: inout Hasher) {
         // FNV-1a over the folded bytes, fed to the hasher once: cheaper than one combine per byte.
+        hasher.combine(foldedHash)
+    }
+
+    /// FNV-1a over the case-folded wire bytes: equal for names equal under RFC 4343. A key that
+    /// needs no allocation, for maps that keep the name itself elsewhere.
+    public var foldedHash: UInt64 {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         for b in wire {
             h = (h ^ UInt64(DNSName.fold(b))) &* 0x100_0000_01b3
         }
-        hasher.combine(h)
+        return h
     }
 }

@@ -7,6 +7,8 @@ public struct MessageWriter {
     public private(set) var bytes: [UInt8]
     /// Size the message may not exceed.
     public let limit: Int
+    /// Off: names are written whole, so records can be cut out and stored on their own.
+    public var compression = true
     private var reserved = 0
     /// Offsets of label starts already in the message: the candidates for compression pointers.
     private var targets: [Int] = []
@@ -165,7 +167,7 @@ public struct MessageWriter {
             }
         }
         while w[i] != 0 {
-            if compress, let target = findSuffix(w, from: i) {
+            if compress && compression, let target = findSuffix(w, from: i) {
                 appendUInt16(0xC000 | UInt16(target))
                 return
             }
@@ -218,6 +220,17 @@ public struct MessageWriter {
     private mutating func put16(_ v: UInt16, at i: Int) {
         bytes[i] = UInt8(v >> 8)
         bytes[i + 1] = UInt8(v & 0xFF)
+    }
+}
+
+extension ResourceRecord {
+    /// The record in wire form with every name uncompressed: bytes that stand alone, to be
+    /// stored and copied into messages.
+    public var uncompressedWire: [UInt8] {
+        var w = MessageWriter(limit: 65535, header: Header())
+        w.compression = false
+        w.append([self], to: .answer)
+        return Array(w.bytes[Header.size...])
     }
 }
 

@@ -1,5 +1,4 @@
 import DNSWire
-import HashTreeCollections
 import KubeModel
 
 /// The index of the cluster zones and reverse zones, kept up to date one object event at a time
@@ -50,22 +49,58 @@ public struct ClusterIndex {
         var ip: IPAddress
     }
 
-    /// Owners asking for one address's PTR: ClusterIP owners win over endpoint names (D15).
-    struct PTRSources {
-        var clusterIP: [DNSName] = []
-        var endpoints: [DNSName] = []
-        var isEmpty: Bool { clusterIP.isEmpty && endpoints.isEmpty }
+    /// Who asks for one address's PTR: a Service, with the endpoint's hostname (nil for a
+    /// ClusterIP, which wins over endpoint names, D15). Almost always one asker.
+    struct PTRAsker: Hashable {
+        var service: ObjectName
+        var hostname: String?
+    }
+
+    enum PTRSources {
+        case one(PTRAsker)
+        case many([PTRAsker])
+
+        var askers: [PTRAsker] {
+            switch self {
+            case .one(let a): return [a]
+            case .many(let list): return list
+            }
+        }
+
+        init?(_ askers: [PTRAsker]) {
+            switch askers.count {
+            case 0: return nil
+            case 1: self = .one(askers[0])
+            default: self = .many(askers)
+            }
+        }
     }
 
     struct ServiceOutput: Equatable {
-        /// Names written, per cluster zone.
-        var names: [[DNSName]]
-        var clusterIPPTRs: [PTRContribution]
-        var endpointPTRs: [PTRContribution]
+        /// Names written, per cluster zone: their wire forms end to end (one buffer, not one
+        /// allocation per name).
+        var names: [[UInt8]]
+        var ptrs: [PTRContribution]
         var endpoints: Int
         var counted: Bool
 
-        static let empty = ServiceOutput(names: [], clusterIPPTRs: [], endpointPTRs: [], endpoints: 0, counted: false)
+        static let empty = ServiceOutput(names: [], ptrs: [], endpoints: 0, counted: false)
+
+        static func names(in packed: [UInt8]) -> [DNSName] {
+            var out: [DNSName] = []
+            var start = 0
+            var i = 0
+            while i < packed.count {
+                if packed[i] == 0 {
+                    out.append(DNSName(validatedWire: Array(packed[start...i])))
+                    i += 1
+                    start = i
+                } else {
+                    i += Int(packed[i]) + 1
+                }
+            }
+            return out
+        }
     }
 
     public init(options: IndexOptions, serial: UInt32 = 1) {
@@ -179,13 +214,13 @@ public struct ClusterIndex {
     /// not found then answer SERVFAIL (D18).
     public mutating func publish(serial: UInt32, synced: Bool = true) -> (zones: [Zone], stats: Snapshot.Stats) {
         for key in dirtyServices { rederive(key) }
-        dirtyServices.removeAll(keepingCapacity: true)
+        dirtyServices = []
         for ns in dirtyNamespaces { refreshNamespace(ns) }
-        dirtyNamespaces.removeAll(keepingCapacity: true)
+        dirtyNamespaces = []
         for address in dirtyPodAddresses { refreshPodAddress(address) }
-        dirtyPodAddresses.removeAll(keepingCapacity: true)
+        dirtyPodAddresses = []
         for ip in dirtyPTRs { refreshPTR(ip) }
-        dirtyPTRs.removeAll(keepingCapacity: true)
+        dirtyPTRs = []
 
         rules.serial = serial
         var zones: [Zone] = []
@@ -237,40 +272,39 @@ public struct ClusterIndex {
             let ready = rules.readyAddresses(slices(for: key, svc))
             output.names = forward.map { _ in [] }
             for i in forward.indices {
-                guard let (svcName, nodes) = rules.serviceNodes(svc, zone: forward[i].apex, ready: ready) else { continue }
+                guard let (_, nodes) = rules.serviceNodes(svc, zone: forward[i].apex, ready: ready) else { continue }
                 nodesPerZone[i] = nodes
-                output.names[i] = Array(nodes.keys)
+                output.names[i] = nodes.keys.flatMap(\.wire)
                 if i == 0 {
                     output.counted = true
-                    (output.clusterIPPTRs, output.endpointPTRs) = rules.servicePTRs(svc, svcName: svcName, nodes: nodes, ready: ready)
+                    output.ptrs = rules.servicePTRs(svc, nodes: nodes, ready: ready)
                     output.endpoints = ready.count
                 }
             }
         }
         for i in forward.indices {
-            let names = i < old.names.count ? old.names[i] : []
+            let names = i < old.names.count ? ServiceOutput.names(in: old.names[i]) : []
             for name in names where nodesPerZone[i][name] == nil { forward[i].set(name, nil) }
             for (name, node) in nodesPerZone[i] { forward[i].set(name, node) }
         }
-        if old.clusterIPPTRs != output.clusterIPPTRs || old.endpointPTRs != output.endpointPTRs {
-            for c in old.clusterIPPTRs { removePTR(c, clusterIP: true) }
-            for c in old.endpointPTRs { removePTR(c, clusterIP: false) }
-            for c in output.clusterIPPTRs { ptrSources[c.ip, default: PTRSources()].clusterIP.append(c.owner); dirtyPTRs.insert(c.ip) }
-            for c in output.endpointPTRs { ptrSources[c.ip, default: PTRSources()].endpoints.append(c.owner); dirtyPTRs.insert(c.ip) }
+        if old.ptrs != output.ptrs {
+            for c in old.ptrs { removePTR(c, of: key) }
+            for c in output.ptrs {
+                let asker = PTRAsker(service: key, hostname: c.hostname)
+                ptrSources[c.ip] = PTRSources((ptrSources[c.ip]?.askers ?? []) + [asker])
+                dirtyPTRs.insert(c.ip)
+            }
         }
         counts.services += (output.counted ? 1 : 0) - (old.counted ? 1 : 0)
         counts.endpoints += output.endpoints - old.endpoints
         derived[key] = output.counted ? output : nil
     }
 
-    mutating func removePTR(_ c: PTRContribution, clusterIP: Bool) {
-        guard var sources = ptrSources[c.ip] else { return }
-        if clusterIP {
-            if let i = sources.clusterIP.firstIndex(of: c.owner) { sources.clusterIP.remove(at: i) }
-        } else {
-            if let i = sources.endpoints.firstIndex(of: c.owner) { sources.endpoints.remove(at: i) }
-        }
-        ptrSources[c.ip] = sources.isEmpty ? nil : sources
+    mutating func removePTR(_ c: PTRContribution, of service: ObjectName) {
+        guard var askers = ptrSources[c.ip]?.askers,
+              let i = askers.firstIndex(of: PTRAsker(service: service, hostname: c.hostname)) else { return }
+        askers.remove(at: i)
+        ptrSources[c.ip] = PTRSources(askers)
         dirtyPTRs.insert(c.ip)
     }
 
@@ -282,10 +316,10 @@ public struct ClusterIndex {
         for i in forward.indices {
             let zone = forward[i].apex
             if let name = try? DNSName(labels: [ns], suffix: rules.name(["svc"], zone)) {
-                forward[i].set(name, exists ? Node() : nil)
+                forward[i].set(name, exists ? Node(name: name) : nil)
             }
             if options.pods != .disabled, let name = try? DNSName(labels: [ns, "pod"], suffix: zone) {
-                forward[i].set(name, exists ? Node() : nil)
+                forward[i].set(name, exists ? Node(name: name) : nil)
             }
         }
     }
@@ -294,22 +328,23 @@ public struct ClusterIndex {
         let exists = exposed(address.namespace) && (podAddressRefs[address] ?? 0) > 0
         for i in forward.indices {
             guard let name = try? DNSName(labels: [EndpointName.dashed(address.ip), address.namespace, "pod"], suffix: forward[i].apex) else { continue }
-            forward[i].set(name, exists ? Node(rrsets: [RRSet(type: address.ip.isIPv4 ? .a : .aaaa, records: [rules.addressRecord(name, address.ip)])]) : nil)
+            forward[i].set(name, exists ? Node(name: name, rrsets: [RRSet(type: address.ip.isIPv4 ? .a : .aaaa, records: [rules.addressRecord(name, address.ip)])]) : nil)
         }
     }
 
     /// One PTR per distinct owner (S13, S14, S22, S23); a ClusterIP's owner alone when there is
     /// one (D15). Owners in canonical order, so the answer does not depend on event order.
     mutating func refreshPTR(_ ip: IPAddress) {
-        let sources = ptrSources[ip] ?? PTRSources()
-        var owners: [DNSName]
-        if let first = sources.clusterIP.min(by: Zone.canonicalLess) {
-            owners = [first]
+        let askers = ptrSources[ip]?.askers ?? []
+        let clusterIP = askers.filter { $0.hostname == nil }
+        let owners: [DNSName]
+        if !clusterIP.isEmpty {
+            owners = clusterIP.compactMap { rules.ptrTarget($0.service, hostname: nil) }.min(by: Zone.canonicalLess).map { [$0] } ?? []
         } else {
-            owners = Array(Set(sources.endpoints)).sorted(by: Zone.canonicalLess)
+            owners = Array(Set(askers.compactMap { rules.ptrTarget($0.service, hostname: $0.hostname) })).sorted(by: Zone.canonicalLess)
         }
         let name = ip.reverseName
-        let node = owners.isEmpty ? nil : Node(rrsets: [RRSet(type: .ptr, records: owners.map {
+        let node = owners.isEmpty ? nil : Node(name: name, rrsets: [RRSet(type: .ptr, records: owners.map {
             ResourceRecord(name: name, ttl: options.ttl, rdata: .ptr($0))
         })])
         for i in reverse.indices where name.isSubdomain(of: reverse[i].apex) && name != reverse[i].apex {
@@ -332,7 +367,7 @@ extension ClusterIndex {
 /// and reference counts for the empty non-terminals above shared names (the reverse tree).
 struct ZoneTree {
     let apex: DNSName
-    private(set) var nodes = TreeDictionary<DNSName, Node>()
+    private(set) var nodes = NodeMap()
     private(set) var recordsByType: [RecordType: Int] = [:]
     /// Names with a node of their own below each empty non-terminal (reverse zones only).
     private var entRefs: [DNSName: Int] = [:]
@@ -359,15 +394,15 @@ struct ZoneTree {
         while p != apex && !p.isRoot {
             let n = (entRefs[p] ?? 0) + (exists ? 1 : -1)
             entRefs[p] = n == 0 ? nil : n
-            if n == 0 { set(p, nil) } else if n == 1 && exists { set(p, Node()) }
+            if n == 0 { set(p, nil) } else if n == 1 && exists { set(p, Node(name: p)) }
             p = p.parent
         }
     }
 
     private mutating func count(_ node: Node, _ sign: Int) {
-        for set in node.rrsets {
-            let n = (recordsByType[set.type] ?? 0) + sign * set.records.count
-            recordsByType[set.type] = n == 0 ? nil : n
+        for (type, count) in node.recordCounts {
+            let n = (recordsByType[type] ?? 0) + sign * count
+            recordsByType[type] = n == 0 ? nil : n
         }
     }
 

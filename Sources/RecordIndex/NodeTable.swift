@@ -32,16 +32,16 @@ struct NodeTable {
         var out: [DNSName: Node] = [:]
         out.reserveCapacity(sets.count * 2)
         for (name, list) in sets {
-            out[name] = Node(rrsets: list)
+            out[name] = Node(name: name, rrsets: list)
         }
         for name in sets.keys {
             var p = name
             while p != apex && !p.isRoot {
                 p = p.parent
-                if out[p] == nil { out[p] = Node() } else { break }
+                if out[p] == nil { out[p] = Node(name: p) } else { break }
             }
         }
-        out[apex] = out[apex] ?? Node()
+        out[apex] = out[apex] ?? Node(name: apex)
         return out
     }
 }

@@ -60,15 +60,25 @@ struct RecordRules {
 
     /// The PTRs a Service contributes (primary zone only): its ClusterIPs, which win over any
     /// endpoint's (D15), and its ready endpoints' names.
-    func servicePTRs(_ svc: Service, svcName: DNSName, nodes: [DNSName: Node], ready: [ReadyAddress]) -> (clusterIP: [PTRContribution], endpoints: [PTRContribution]) {
-        guard !nodes.isEmpty else { return ([], []) }
-        var clusterIP: [PTRContribution] = []
-        if case .clusterIP(let ips) = svc.kind {
-            clusterIP = ips.compactMap(IPAddress.init).map { PTRContribution(ip: $0, owner: svcName) }
+    func servicePTRs(_ svc: Service, nodes: [DNSName: Node], ready: [ReadyAddress]) -> [PTRContribution] {
+        guard !nodes.isEmpty else { return [] }
+        switch svc.kind {
+        case .externalName:
+            return []
+        case .clusterIP(let ips):
+            return ips.compactMap(IPAddress.init).map { PTRContribution(ip: $0, hostname: nil) }
+                + ready.map { PTRContribution(ip: $0.ip, hostname: $0.hostname) }
+        case .headless:
+            return ready.map { PTRContribution(ip: $0.ip, hostname: $0.hostname) }
         }
-        if case .externalName = svc.kind { return ([], []) }
-        let endpoints = ready.map { PTRContribution(ip: $0.ip, owner: endpointName(svcName, $0)) }
-        return (clusterIP, endpoints)
+    }
+
+    /// A PTR's target: the Service's name for a ClusterIP, `<hostname>.<svc>` for an endpoint.
+    func ptrTarget(_ service: ObjectName, hostname: String?) -> DNSName? {
+        guard let primary = options.clusterDomains.first,
+              let svcName = try? DNSName(labels: [service.name, service.namespace], suffix: name(["svc"], primary)) else { return nil }
+        guard let hostname else { return svcName }
+        return (try? DNSName(labels: [hostname], suffix: svcName)) ?? svcName
     }
 
     /// The names that exist in every cluster zone whatever the objects: the apex (SOA, NS), `svc`,
@@ -93,7 +103,7 @@ struct RecordRules {
     func apexNode(_ zone: DNSName) -> Node {
         var t = NodeTable()
         addApex(&t, zone: zone)
-        return Node(rrsets: t.sets[zone] ?? [])
+        return Node(name: zone, rrsets: t.sets[zone] ?? [])
     }
 
     // MARK: - Pieces
@@ -226,8 +236,9 @@ struct RecordRules {
     }
 }
 
-/// One PTR a Service asks for: `ip` should point at `owner`.
+/// One PTR a Service asks for: `ip` should point at the Service (a ClusterIP: no hostname) or
+/// at `<hostname>.<svc>` (an endpoint). Names are rebuilt when the PTR changes, not kept.
 struct PTRContribution: Hashable {
     var ip: IPAddress
-    var owner: DNSName
+    var hostname: String?
 }

@@ -1,5 +1,4 @@
 import DNSWire
-import HashTreeCollections
 
 extension Zone {
     /// A zone from master-file records (the `.zone` files of a zones directory): the SOA must be
@@ -25,6 +24,6 @@ extension Zone {
                 if !glue.isEmpty, let first = set.records.first { withGlue.add(first, additional: glue) }
             }
         }
-        return Zone(apex: apex, kind: kind, soa: soa, nodes: TreeDictionary(uniqueKeysWithValues: withGlue.nodes(apex: apex)), ttl: ttl)
+        return Zone(apex: apex, kind: kind, soa: soa, nodes: NodeMap(withGlue.nodes(apex: apex).values), ttl: ttl)
     }
 }

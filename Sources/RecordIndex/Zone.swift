@@ -15,17 +15,165 @@ public struct RRSet: Sendable, Hashable {
     }
 }
 
-/// A name that exists. An empty `rrsets` is an empty non-terminal: it exists, so every query at
-/// it is NODATA, never NXDOMAIN (RFC 8020, spec D1).
+/// A name that exists, with its records, held as one buffer in wire form: the owner name,
+/// then each RRset's records (owner left out: it is the node's) and the additional records its
+/// answer carries. One allocation per name, and the bytes a reply copies. An empty node is an
+/// empty non-terminal: it exists, so every query at it is NODATA, never NXDOMAIN (RFC 8020,
+/// spec D1).
+///
+/// Layout: `[owner length][owner]` `[RRset count]`, then per RRset `[type u16][records u16]
+/// [additional u16][bytes u32]` followed by the records (each a whole RR whose owner is the
+/// root, to be replaced by the node's) and the additional records (whole RRs), all names
+/// uncompressed.
 public struct Node: Sendable, Hashable {
-    public var rrsets: [RRSet]
+    public let wire: [UInt8]
 
-    public init(rrsets: [RRSet] = []) { self.rrsets = rrsets }
-
-    public func rrset(_ type: RecordType) -> RRSet? {
-        for set in rrsets where set.type == type { return set }
-        return nil
+    public init(name: DNSName, rrsets: [RRSet] = []) {
+        var w: [UInt8] = []
+        w.append(UInt8(name.wire.count))
+        w += name.wire
+        w.append(UInt8(rrsets.count))
+        for set in rrsets {
+            var body: [UInt8] = []
+            for rr in set.records {
+                var bare = rr
+                bare.name = .root
+                body += bare.uncompressedWire
+            }
+            for rr in set.additional { body += rr.uncompressedWire }
+            w += [UInt8(set.type.rawValue >> 8), UInt8(set.type.rawValue & 0xFF),
+                  UInt8(set.records.count >> 8), UInt8(set.records.count & 0xFF),
+                  UInt8(set.additional.count >> 8), UInt8(set.additional.count & 0xFF)]
+            let n = UInt32(body.count)
+            w += [UInt8(n >> 24), UInt8(n >> 16 & 0xFF), UInt8(n >> 8 & 0xFF), UInt8(n & 0xFF)]
+            w += body
+        }
+        // Exactly its size: built by appending, the buffer would keep up to twice that.
+        wire = Array(w[...])
     }
+
+    /// The owner, as it was built.
+    public var name: DNSName { DNSName(validatedWire: Array(wire[1..<(1 + Int(wire[0]))])) }
+
+    /// True when the owner equals `name`, ignoring case. No allocation.
+    func owned(by name: DNSName) -> Bool {
+        let n = Int(wire[0])
+        guard n == name.wire.count else { return false }
+        for i in 0..<n where DNSName.fold(wire[1 + i]) != DNSName.fold(name.wire[i]) { return false }
+        return true
+    }
+
+    /// Each RRset's type, record count and where its body starts and ends.
+    var headers: [(type: RecordType, records: Int, additional: Int, body: Range<Int>)] {
+        var out: [(RecordType, Int, Int, Range<Int>)] = []
+        var i = 1 + Int(wire[0])
+        let count = Int(wire[i])
+        i += 1
+        for _ in 0..<count {
+            let type = RecordType(rawValue: UInt16(wire[i]) << 8 | UInt16(wire[i + 1]))
+            let records = Int(wire[i + 2]) << 8 | Int(wire[i + 3])
+            let additional = Int(wire[i + 4]) << 8 | Int(wire[i + 5])
+            let length = Int(wire[i + 6]) << 24 | Int(wire[i + 7]) << 16 | Int(wire[i + 8]) << 8 | Int(wire[i + 9])
+            i += 10
+            out.append((type, records, additional, i..<(i + length)))
+            i += length
+        }
+        return out
+    }
+
+    public var isEmpty: Bool { wire[1 + Int(wire[0])] == 0 }
+
+    /// Records by type, read from the headers alone.
+    public var recordCounts: [(RecordType, Int)] { headers.map { ($0.type, $0.records) } }
+
+    /// The RRset of `type`, its records owned by `owner` (the question's name, which equals the
+    /// node's; pass nil for the node's own spelling).
+    public func rrset(_ type: RecordType, owner: DNSName? = nil) -> RRSet? {
+        guard let h = headers.first(where: { $0.type == type }) else { return nil }
+        return decode(h, owner: owner ?? name)
+    }
+
+    /// The first RRset built (RFC 8482: one RRset answers ANY).
+    public func firstRRSet(owner: DNSName? = nil) -> RRSet? {
+        headers.first.map { decode($0, owner: owner ?? name) }
+    }
+
+    /// Every RRset, in the order they were built.
+    public var rrsets: [RRSet] {
+        let owner = name
+        return headers.map { decode($0, owner: owner) }
+    }
+
+    private func decode(_ h: (type: RecordType, records: Int, additional: Int, body: Range<Int>), owner: DNSName) -> RRSet {
+        var reader = WireReader(wire, offset: h.body.lowerBound)
+        var records: [ResourceRecord] = []
+        var additional: [ResourceRecord] = []
+        records.reserveCapacity(h.records)
+        for k in 0..<(h.records + h.additional) {
+            // Written by `init` from valid records: reading them back cannot fail.
+            guard case .record(var rr)? = try? reader.readEntry() else { break }
+            if k < h.records {
+                rr.name = owner
+                records.append(rr)
+            } else {
+                additional.append(rr)
+            }
+        }
+        return RRSet(type: h.type, records: records, additional: additional)
+    }
+}
+
+/// The nodes of one zone: a persistent map (a snapshot built from the previous one shares every
+/// node an update did not touch) keyed by the folded hash of the owner, so a key costs no
+/// allocation and a lookup builds no name. Names whose hashes collide share a slot.
+public struct NodeMap: Sendable, Equatable {
+    enum Slot: Sendable, Equatable {
+        case one(Node)
+        case many([Node])
+
+        var nodes: [Node] {
+            switch self {
+            case .one(let n): return [n]
+            case .many(let list): return list
+            }
+        }
+    }
+
+    private var tree = TreeDictionary<UInt64, Slot>()
+    /// Names in the map.
+    public private(set) var count = 0
+
+    public init() {}
+
+    public init<S: Sequence>(_ nodes: S) where S.Element == Node {
+        for node in nodes { self[node.name] = node }
+    }
+
+    public subscript(name: DNSName) -> Node? {
+        get {
+            switch tree[name.foldedHash] {
+            case nil: return nil
+            case .one(let n)?: return n.owned(by: name) ? n : nil
+            case .many(let list)?: return list.first { $0.owned(by: name) }
+            }
+        }
+        set {
+            let key = name.foldedHash
+            var list = tree[key]?.nodes ?? []
+            let before = list.count
+            list.removeAll { $0.owned(by: name) }
+            if let newValue { list.append(newValue) }
+            count += list.count - before
+            switch list.count {
+            case 0: tree[key] = nil
+            case 1: tree[key] = .one(list[0])
+            default: tree[key] = .many(list)
+            }
+        }
+    }
+
+    /// Every node, in no particular order.
+    public var all: [Node] { tree.values.flatMap(\.nodes) }
 }
 
 /// One zone we are authoritative for.
@@ -50,7 +198,7 @@ public struct Zone: Sendable {
     public let soa: ResourceRecord
     /// Every name that exists, with its records. Persistent: a snapshot built from the previous
     /// one shares every node an update did not touch.
-    public let nodes: TreeDictionary<DNSName, Node>
+    public let nodes: NodeMap
     /// For `insecure` pod records, answered from the name itself: the exposed namespaces.
     public let insecurePodNamespaces: Set<String>?
     /// TTL of generated records; used for synthesised pod answers.
@@ -61,7 +209,7 @@ public struct Zone: Sendable {
     /// Records by type, for `clusterdns_index_records`; kept by the builder, not recounted.
     public let recordsByType: [RecordType: Int]
 
-    public init(apex: DNSName, kind: Kind, soa: ResourceRecord, nodes: TreeDictionary<DNSName, Node>, insecurePodNamespaces: Set<String>? = nil,
+    public init(apex: DNSName, kind: Kind, soa: ResourceRecord, nodes: NodeMap, insecurePodNamespaces: Set<String>? = nil,
                 ttl: UInt32, synced: Bool = true, recordsByType: [RecordType: Int]? = nil) {
         self.apex = apex
         self.kind = kind
@@ -70,17 +218,17 @@ public struct Zone: Sendable {
         self.insecurePodNamespaces = insecurePodNamespaces
         self.ttl = ttl
         self.synced = synced
-        self.recordsByType = recordsByType ?? nodes.values.reduce(into: [:]) { counts, node in
-            for set in node.rrsets { counts[set.type, default: 0] += set.records.count }
+        self.recordsByType = recordsByType ?? nodes.all.reduce(into: [:]) { counts, node in
+            for (type, n) in node.recordCounts { counts[type, default: 0] += n }
         }
     }
 
     /// Every record of the zone in name order: what `clusterdns check` prints.
     public func allRecords() -> [ResourceRecord] {
-        let names = nodes.keys.sorted { Zone.canonicalLess($0, $1) }
+        let sorted = nodes.all.sorted { Zone.canonicalLess($0.name, $1.name) }
         var out: [ResourceRecord] = []
-        for name in names {
-            for set in nodes[name]!.rrsets { out += set.records }
+        for node in sorted {
+            for set in node.rrsets { out += set.records }
         }
         return out
     }

@@ -66,9 +66,9 @@ import Testing
         #expect(a.stats == b.stats, "\(context): stats")
         try #require(a.zones.count == b.zones.count)
         for (za, zb) in zip(a.zones, b.zones) {
-            let names = Set(za.nodes.keys).union(zb.nodes.keys)
+            let names = Set(za.nodes.all.map(\.name)).union(zb.nodes.all.map(\.name))
             for name in names where za.nodes[name] != zb.nodes[name] {
-                Issue.record("\(context): \(name) is \(String(describing: za.nodes[name])) incrementally, \(String(describing: zb.nodes[name])) from scratch")
+                Issue.record("\(context): \(name) is \(String(describing: za.nodes[name]?.rrsets)) incrementally, \(String(describing: zb.nodes[name]?.rrsets)) from scratch")
             }
             #expect(za.recordsByType == zb.recordsByType, "\(context): record counts of \(za.apex)")
             #expect(za.insecurePodNamespaces == zb.insecurePodNamespaces, "\(context): pod namespaces")
@@ -78,7 +78,7 @@ import Testing
         let sa = Snapshot(zones: a.zones, stats: a.stats), sb = Snapshot(zones: b.zones, stats: b.stats)
         var asked = Set<DNSName>()
         for zone in a.zones + b.zones {
-            for name in zone.nodes.keys {
+            for name in zone.nodes.all.map(\.name) {
                 var p = name
                 while !p.isRoot && asked.insert(p).inserted { p = p.parent }
                 if let child = try? DNSName(labels: ["x"], suffix: name) { asked.insert(child) }

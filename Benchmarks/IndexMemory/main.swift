@@ -1,0 +1,59 @@
+// Resident memory of the index for the scale benchmark's world (10,000 Services × 10 endpoints),
+// in parts: the objects, the store, the derived zones; then 100,000 endpoint nodes alone and
+// in a NodeMap, per entry. Resident set after malloc_trim, so fragmentation counts.
+// Usage: IndexMemoryBenchmark [SERVICES] [ENDPOINTS_PER_SERVICE]
+import DNSWire
+import KubeModel
+import RecordIndex
+import Glibc
+import CSystemMalloc
+import Foundation
+
+func heapMB() -> Double {
+    csm_trim()
+    let statm = try! String(contentsOfFile: "/proc/self/statm", encoding: .utf8).split(separator: " ")
+    return Double(statm[1])! * 4096 / 1e6
+}
+func f(_ x: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", x) }
+func ip(_ n: Int) -> String { "10.\(96 + n / 65536 % 32).\(n / 256 % 256).\(n % 256)" }
+func podIP(_ n: Int) -> String { "10.\(128 + n / 65536 % 64).\(n / 256 % 256).\(n % 256)" }
+let services = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1])! : 10_000
+let per = CommandLine.arguments.count > 2 ? Int(CommandLine.arguments[2])! : 10
+let base = heapMB()
+var objects: [ClusterObject] = []
+for n in 0..<100 { objects.append(.namespace(Namespace(name: "ns\(n)"))) }
+for i in 0..<services {
+    let ns = "ns\(i % 100)"
+    objects.append(.service(Service(namespace: ns, name: "svc\(i)", kind: i % 10 == 0 ? .headless : .clusterIP([ip(i)]), ports: [.init(name: "http", proto: "TCP", port: 80)])))
+    objects.append(.endpointSlice(EndpointSlice(namespace: ns, name: "svc\(i)-x", serviceName: "svc\(i)", addressType: .ipv4,
+        endpoints: (0..<per).map { .init(addresses: [podIP(i * per + $0)], ready: true) }, ports: [.init(name: "http", proto: "TCP", port: 80)])))
+}
+let afterObjects = heapMB()
+print("\(services) Services × \(per) endpoints")
+print("objects as decoded: \(f(afterObjects - base)) MB")
+var index = ClusterIndex(options: IndexOptions())
+for o in objects { index.apply(.upsert(o), from: .api) }
+let afterStore = heapMB()
+print("index store and bookkeeping before the first publish: \(f(afterStore - afterObjects)) MB")
+let (zones, stats) = index.publish(serial: 1)
+let afterPublish = heapMB()
+let names = zones.map(\.nodes.count).reduce(0, +)
+print("zones after publish: +\(f(afterPublish - afterStore)) MB for \(names) names (\(f((afterPublish - afterStore) * 1e6 / Double(names), 0)) bytes per name, bookkeeping included)")
+objects = []
+print("index total, decoded input dropped: \(f(heapMB() - base)) MB")
+_ = zones
+do {
+    let m0 = heapMB()
+    var nodes: [Node] = []
+    nodes.reserveCapacity(100_000)
+    for i in 0..<100_000 {
+        let n = try! DNSName(labels: ["10-128-\(i / 256)-\(i % 256)", "svc\(i / 10)", "ns\(i % 100)", "svc", "cluster", "local"])
+        nodes.append(Node(name: n, rrsets: [RRSet(type: .a, records: [ResourceRecord(name: n, ttl: 5, rdata: .a(.v4(10, 128, UInt8(i / 256 % 256), UInt8(i % 256))))])]))
+    }
+    let m1 = heapMB()
+    print("100,000 endpoint nodes alone: \(f((m1 - m0) * 10, 0)) bytes each (wire \(nodes[5].wire.count) bytes)")
+    var map = NodeMap()
+    for n in nodes { map[n.name] = n }
+    let m2 = heapMB()
+    print("their NodeMap: \(f((m2 - m1) * 10, 0)) bytes per entry (\(map.count) entries)")
+}
