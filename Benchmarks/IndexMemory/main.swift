@@ -31,15 +31,19 @@ for i in 0..<services {
 let afterObjects = heapMB()
 print("\(services) Services × \(per) endpoints")
 print("objects as decoded: \(f(afterObjects - base)) MB")
+let clock = ContinuousClock()
+let t0 = clock.now
 var index = ClusterIndex(options: IndexOptions())
 for o in objects { index.apply(.upsert(o), from: .api) }
 let afterStore = heapMB()
 print("index store and bookkeeping before the first publish: \(f(afterStore - afterObjects)) MB")
 let (zones, stats) = index.publish(serial: 1)
+let buildTime = clock.now - t0
 let afterPublish = heapMB()
 let names = zones.map(\.nodes.count).reduce(0, +)
 print("zones after publish: +\(f(afterPublish - afterStore)) MB for \(names) names (\(f((afterPublish - afterStore) * 1e6 / Double(names), 0)) bytes per name, bookkeeping included)")
 objects = []
+print("building it (apply every object, publish): \(buildTime)")
 print("index total, decoded input dropped: \(f(heapMB() - base)) MB")
 _ = zones
 do {

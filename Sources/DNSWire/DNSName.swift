@@ -31,6 +31,27 @@ public struct DNSName: Sendable {
         self.wire = out
     }
 
+    /// `init(labels:suffix:)` for the common case, without the generic label views: one exact
+    /// allocation (indexes build hundreds of thousands of names).
+    public init(labels: [String], suffix: DNSName = .root) throws {
+        var size = suffix.wire.count
+        for label in labels { size += label.utf8.count + 1 }
+        guard size <= 255 else { throw WireError(.nameTooLong, at: 0) }
+        var out: [UInt8] = []
+        out.reserveCapacity(size)
+        for label in labels {
+            let count = label.utf8.count
+            guard count > 0 else { throw WireError(.badPresentation("empty label"), at: out.count) }
+            guard count <= 63 else { throw WireError(.labelTooLong, at: out.count) }
+            out.append(UInt8(count))
+            if label.utf8.withContiguousStorageIfAvailable({ out.append(contentsOf: $0) }) == nil {
+                out.append(contentsOf: Array(label.utf8))
+            }
+        }
+        out.append(contentsOf: suffix.wire)
+        self.wire = out
+    }
+
     /// The number of labels, not counting the root.
     public var labelCount: Int {
         var count = 0

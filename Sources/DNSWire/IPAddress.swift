@@ -15,16 +15,44 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
     /// Parses dotted-quad or IPv6 text. Rejects everything else, including IPv4 with leading
     /// zeros ("010.0.0.1"), which inet_pton rejects as well.
     public init?(_ text: String) {
-        if text.contains(":") {
-            var raw = in6_addr()
-            guard inet_pton(AF_INET6, text, &raw) == 1 else { return nil }
-            self = .v6(withUnsafeBytes(of: &raw) { Array($0) })
-        } else {
-            var raw = in_addr()
-            guard inet_pton(AF_INET, text, &raw) == 1 else { return nil }
-            let b = withUnsafeBytes(of: &raw) { Array($0) }
-            self = .v4(b[0], b[1], b[2], b[3])
+        if !text.utf8.contains(UInt8(ascii: ":")) {
+            // Dotted quads, the bulk of any cluster, parsed here rather than through the C
+            // library, as strictly: four parts, each 0–255, no leading zeros.
+            guard let v4 = IPAddress.parseV4(text.utf8) else { return nil }
+            self = v4
+            return
         }
+        var raw = in6_addr()
+        guard inet_pton(AF_INET6, text, &raw) == 1 else { return nil }
+        self = .v6(withUnsafeBytes(of: &raw) { Array($0) })
+    }
+
+    static func parseV4(_ text: String.UTF8View) -> IPAddress? {
+        var parts: (UInt8, UInt8, UInt8) = (0, 0, 0)
+        var part = 0, value = 0, digits = 0
+        for c in text {
+            if c == UInt8(ascii: ".") {
+                guard digits > 0 else { return nil }
+                switch part {
+                case 0: parts.0 = UInt8(value)
+                case 1: parts.1 = UInt8(value)
+                case 2: parts.2 = UInt8(value)
+                default: return nil
+                }
+                part += 1
+                value = 0
+                digits = 0
+            } else if c >= 0x30 && c <= 0x39 {
+                if digits > 0 && value == 0 { return nil }  // a leading zero
+                value = value * 10 + Int(c - 0x30)
+                digits += 1
+                guard value <= 255 else { return nil }
+            } else {
+                return nil
+            }
+        }
+        guard part == 3, digits > 0 else { return nil }
+        return .v4(parts.0, parts.1, parts.2, UInt8(value))
     }
 
     public init?(bytes: [UInt8]) {
@@ -77,19 +105,29 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
         var wire: [UInt8] = []
         switch self {
         case let .v4(a, b, c, d):
+            wire.reserveCapacity(30)
             for octet in [d, c, b, a] {
-                let text = Array(String(octet).utf8)
-                wire.append(UInt8(text.count))
-                wire.append(contentsOf: text)
+                // Decimal without a String: 1 to 3 digits.
+                if octet >= 100 {
+                    wire += [3, 0x30 + octet / 100, 0x30 + octet / 10 % 10, 0x30 + octet % 10]
+                } else if octet >= 10 {
+                    wire += [2, 0x30 + octet / 10, 0x30 + octet % 10]
+                } else {
+                    wire += [1, 0x30 + octet]
+                }
             }
-            wire += [7] + Array("in-addr".utf8) + [4] + Array("arpa".utf8) + [0]
+            wire += IPAddress.inAddrArpa
         case let .v6(bytes):
-            let hex = Array("0123456789abcdef".utf8)
+            wire.reserveCapacity(74)
             for byte in bytes.reversed() {
-                wire += [1, hex[Int(byte & 0x0F)], 1, hex[Int(byte >> 4)]]
+                wire += [1, IPAddress.hex[Int(byte & 0x0F)], 1, IPAddress.hex[Int(byte >> 4)]]
             }
-            wire += [3] + Array("ip6".utf8) + [4] + Array("arpa".utf8) + [0]
+            wire += IPAddress.ip6Arpa
         }
         return DNSName(validatedWire: wire)
     }
+
+    static let hex = Array("0123456789abcdef".utf8)
+    static let inAddrArpa: [UInt8] = [7] + Array("in-addr".utf8) + [4] + Array("arpa".utf8) + [0]
+    static let ip6Arpa: [UInt8] = [3] + Array("ip6".utf8) + [4] + Array("arpa".utf8) + [0]
 }

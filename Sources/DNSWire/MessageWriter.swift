@@ -7,8 +7,6 @@ public struct MessageWriter {
     public private(set) var bytes: [UInt8]
     /// Size the message may not exceed.
     public let limit: Int
-    /// Off: names are written whole, so records can be cut out and stored on their own.
-    public var compression = true
     private var reserved = 0
     /// Offsets of label starts already in the message: the candidates for compression pointers.
     private var targets: [Int] = []
@@ -121,11 +119,6 @@ public struct MessageWriter {
         let lengthAt = bytes.count
         appendUInt16(0)
         switch rr.rdata {
-        case .a(let ip), .aaaa(let ip):
-            switch ip {
-            case let .v4(a, b, c, d): bytes += [a, b, c, d]
-            case let .v6(b): bytes.append(contentsOf: b)
-            }
         // RFC 3597 §4: only the RFC 1035 types may have their RDATA names compressed.
         case .ns(let n), .cname(let n), .ptr(let n):
             writeName(n, compress: true)
@@ -137,17 +130,13 @@ public struct MessageWriter {
                 appendUInt16(UInt16(v & 0xFFFF))
             }
         case .srv(let srv):
+            // RFC 2782: no compression in SRV. Its target is registered for later pointers.
             appendUInt16(srv.priority)
             appendUInt16(srv.weight)
             appendUInt16(srv.port)
-            writeName(srv.target, compress: false)  // RFC 2782: no compression in SRV
-        case .txt(let strings):
-            for s in strings {
-                bytes.append(UInt8(s.count))
-                bytes.append(contentsOf: s)
-            }
-        case .opaque(let data):
-            bytes.append(contentsOf: data)
+            writeName(srv.target, compress: false)
+        default:
+            rr.rdata.appendUncompressed(to: &bytes)
         }
         put16(UInt16(truncatingIfNeeded: bytes.count - lengthAt - 2), at: lengthAt)
     }
@@ -167,7 +156,7 @@ public struct MessageWriter {
             }
         }
         while w[i] != 0 {
-            if compress && compression, let target = findSuffix(w, from: i) {
+            if compress, let target = findSuffix(w, from: i) {
                 appendUInt16(0xC000 | UInt16(target))
                 return
             }
@@ -223,14 +212,56 @@ public struct MessageWriter {
     }
 }
 
+extension RData {
+    /// The RDATA with every name written whole: bytes that stand alone.
+    public func appendUncompressed(to out: inout [UInt8]) {
+        func u16(_ v: UInt16) { out.append(UInt8(v >> 8)); out.append(UInt8(v & 0xFF)) }
+        func u32(_ v: UInt32) { u16(UInt16(v >> 16)); u16(UInt16(v & 0xFFFF)) }
+        switch self {
+        case .a(let ip), .aaaa(let ip):
+            switch ip {
+            case let .v4(a, b, c, d): out.append(a); out.append(b); out.append(c); out.append(d)
+            case let .v6(b): out.append(contentsOf: b)
+            }
+        case .ns(let n), .cname(let n), .ptr(let n):
+            out.append(contentsOf: n.wire)
+        case .soa(let soa):
+            out.append(contentsOf: soa.mname.wire)
+            out.append(contentsOf: soa.rname.wire)
+            for v in [soa.serial, soa.refresh, soa.retry, soa.expire, soa.minimum] { u32(v) }
+        case .srv(let srv):
+            u16(srv.priority)
+            u16(srv.weight)
+            u16(srv.port)
+            out.append(contentsOf: srv.target.wire)
+        case .txt(let strings):
+            for s in strings {
+                out.append(UInt8(s.count))
+                out.append(contentsOf: s)
+            }
+        case .opaque(let data):
+            out.append(contentsOf: data)
+        }
+    }
+}
+
 extension ResourceRecord {
-    /// The record in wire form with every name uncompressed: bytes that stand alone, to be
-    /// stored and copied into messages.
-    public var uncompressedWire: [UInt8] {
-        var w = MessageWriter(limit: 65535, header: Header())
-        w.compression = false
-        w.append([self], to: .answer)
-        return Array(w.bytes[Header.size...])
+    /// Appends the record in wire form with every name uncompressed, bytes that stand alone to
+    /// be stored and copied into messages; `owner: false` writes the root in place of the
+    /// owner (the store knows it).
+    public func appendUncompressed(to out: inout [UInt8], owner: Bool = true) {
+        if owner { out.append(contentsOf: name.wire) } else { out.append(0) }
+        for v in [type.rawValue, recordClass.rawValue, UInt16(ttl >> 16), UInt16(ttl & 0xFFFF)] {
+            out.append(UInt8(v >> 8))
+            out.append(UInt8(v & 0xFF))
+        }
+        let lengthAt = out.count
+        out.append(0)
+        out.append(0)
+        rdata.appendUncompressed(to: &out)
+        let n = out.count - lengthAt - 2
+        out[lengthAt] = UInt8(truncatingIfNeeded: n >> 8)
+        out[lengthAt + 1] = UInt8(truncatingIfNeeded: n)
     }
 }
 

@@ -315,7 +315,7 @@ public struct ClusterIndex {
         }
         for i in forward.indices {
             let zone = forward[i].apex
-            if let name = try? DNSName(labels: [ns], suffix: rules.name(["svc"], zone)) {
+            if let name = try? DNSName(labels: [ns], suffix: rules.svcSuffix(zone)) {
                 forward[i].set(name, exists ? Node(name: name) : nil)
             }
             if options.pods != .disabled, let name = try? DNSName(labels: [ns, "pod"], suffix: zone) {
@@ -338,7 +338,9 @@ public struct ClusterIndex {
         let askers = ptrSources[ip]?.askers ?? []
         let clusterIP = askers.filter { $0.hostname == nil }
         let owners: [DNSName]
-        if !clusterIP.isEmpty {
+        if askers.count == 1 {
+            owners = rules.ptrTarget(askers[0].service, hostname: askers[0].hostname).map { [$0] } ?? []
+        } else if !clusterIP.isEmpty {
             owners = clusterIP.compactMap { rules.ptrTarget($0.service, hostname: nil) }.min(by: Zone.canonicalLess).map { [$0] } ?? []
         } else {
             owners = Array(Set(askers.compactMap { rules.ptrTarget($0.service, hostname: $0.hostname) })).sorted(by: Zone.canonicalLess)
@@ -384,7 +386,9 @@ struct ZoneTree {
     }
 
     /// Like `set`, and when the name comes or goes, its ancestors up to the apex are kept as
-    /// empty non-terminals while any name below them exists (RFC 8020).
+    /// empty non-terminals while any name below them exists (RFC 8020). Each empty non-terminal
+    /// counts its children that exist, so a name's arrival or departure walks up only as far as
+    /// the first ancestor that already existed or still does.
     mutating func setCounted(_ name: DNSName, _ node: Node?) {
         let existed = nodes[name] != nil
         set(name, node)
@@ -394,7 +398,13 @@ struct ZoneTree {
         while p != apex && !p.isRoot {
             let n = (entRefs[p] ?? 0) + (exists ? 1 : -1)
             entRefs[p] = n == 0 ? nil : n
-            if n == 0 { set(p, nil) } else if n == 1 && exists { set(p, Node(name: p)) }
+            if exists {
+                guard n == 1 else { return }
+                set(p, Node(name: p))
+            } else {
+                guard n == 0 else { return }
+                set(p, nil)
+            }
             p = p.parent
         }
     }

@@ -5,14 +5,10 @@ import DNSWire
 /// end in a dash.
 public enum EndpointName {
     public static func dashed(_ ip: IPAddress) -> String {
-        var text = ip.description
-        if ip.isIPv4 {
-            text = text.replacingAll(".", with: "-")
-        } else {
-            text = text.replacingAll(":", with: "-")
-            if text.hasSuffix("-") { text += "0" }
-            if text.hasPrefix("-") { text = "0" + text }
-        }
+        if case let .v4(a, b, c, d) = ip { return "\(a)-\(b)-\(c)-\(d)" }
+        var text = ip.description.replacingAll(":", with: "-")
+        if text.hasSuffix("-") { text += "0" }
+        if text.hasPrefix("-") { text = "0" + text }
         return text
     }
 

@@ -8,9 +8,19 @@ struct RecordRules {
     let options: IndexOptions
     var serial: UInt32
 
+    /// `svc.<zone>` for each cluster domain, built once: every Service name ends with one.
+    private let svcSuffixes: [DNSName: DNSName]
+
     init(options: IndexOptions, serial: UInt32) {
         self.options = options
         self.serial = serial
+        var suffixes: [DNSName: DNSName] = [:]
+        for zone in options.clusterDomains { suffixes[zone] = (try? DNSName(labels: ["svc"], suffix: zone)) ?? zone }
+        svcSuffixes = suffixes
+    }
+
+    func svcSuffix(_ zone: DNSName) -> DNSName {
+        svcSuffixes[zone] ?? name(["svc"], zone)
     }
 
     /// One ready address of a Service, with the name it is published under.
@@ -25,7 +35,7 @@ struct RecordRules {
     /// object writes below that name, so a Service's subtree is replaced whole when it changes.
     /// `ready` are the Service's ready addresses, from its slices in a stable order.
     func serviceNodes(_ svc: Service, zone: DNSName, ready: [ReadyAddress]) -> (svcName: DNSName, nodes: [DNSName: Node])? {
-        guard let svcName = try? DNSName(labels: [svc.name, svc.namespace], suffix: name(["svc"], zone)) else { return nil }
+        guard let svcName = try? DNSName(labels: [svc.name, svc.namespace], suffix: svcSuffix(zone)) else { return nil }
         var t = NodeTable()
         switch svc.kind {
         case .externalName(let target):
@@ -76,7 +86,7 @@ struct RecordRules {
     /// A PTR's target: the Service's name for a ClusterIP, `<hostname>.<svc>` for an endpoint.
     func ptrTarget(_ service: ObjectName, hostname: String?) -> DNSName? {
         guard let primary = options.clusterDomains.first,
-              let svcName = try? DNSName(labels: [service.name, service.namespace], suffix: name(["svc"], primary)) else { return nil }
+              let svcName = try? DNSName(labels: [service.name, service.namespace], suffix: svcSuffix(primary)) else { return nil }
         guard let hostname else { return svcName }
         return (try? DNSName(labels: [hostname], suffix: svcName)) ?? svcName
     }
@@ -113,7 +123,11 @@ struct RecordRules {
     /// (EndpointSlice skew, D8) collapse.
     func readyAddresses(_ slices: [EndpointSlice]) -> [ReadyAddress] {
         var out: [ReadyAddress] = []
-        var seen = Set<String>()
+        struct Seen: Hashable {
+            var hostname: String
+            var ip: IPAddress
+        }
+        var seen = Set<Seen>()
         for slice in slices {
             let ports = slice.ports.filter { $0.port != nil }
             for ep in slice.endpoints where ep.isReady {
@@ -127,7 +141,7 @@ struct RecordRules {
                     } else {
                         hostname = EndpointName.dashed(ip)
                     }
-                    guard seen.insert(hostname + "|" + ip.description).inserted else { continue }
+                    guard seen.insert(Seen(hostname: hostname, ip: ip)).inserted else { continue }
                     out.append(ReadyAddress(ip: ip, hostname: hostname, ports: ports))
                 }
             }

@@ -29,27 +29,29 @@ public struct Node: Sendable, Hashable {
     public let wire: [UInt8]
 
     public init(name: DNSName, rrsets: [RRSet] = []) {
+        var size = 2 + name.wire.count
+        for set in rrsets { size += 10 + set.records.count * 16 + set.additional.count * 64 }
         var w: [UInt8] = []
+        w.reserveCapacity(size)
         w.append(UInt8(name.wire.count))
         w += name.wire
         w.append(UInt8(rrsets.count))
         for set in rrsets {
-            var body: [UInt8] = []
-            for rr in set.records {
-                var bare = rr
-                bare.name = .root
-                body += bare.uncompressedWire
-            }
-            for rr in set.additional { body += rr.uncompressedWire }
             w += [UInt8(set.type.rawValue >> 8), UInt8(set.type.rawValue & 0xFF),
                   UInt8(set.records.count >> 8), UInt8(set.records.count & 0xFF),
-                  UInt8(set.additional.count >> 8), UInt8(set.additional.count & 0xFF)]
-            let n = UInt32(body.count)
-            w += [UInt8(n >> 24), UInt8(n >> 16 & 0xFF), UInt8(n >> 8 & 0xFF), UInt8(n & 0xFF)]
-            w += body
+                  UInt8(set.additional.count >> 8), UInt8(set.additional.count & 0xFF), 0, 0, 0, 0]
+            let start = w.count
+            for rr in set.records { rr.appendUncompressed(to: &w, owner: false) }
+            for rr in set.additional { rr.appendUncompressed(to: &w) }
+            let n = w.count - start
+            w[start - 4] = UInt8(truncatingIfNeeded: n >> 24)
+            w[start - 3] = UInt8(truncatingIfNeeded: n >> 16)
+            w[start - 2] = UInt8(truncatingIfNeeded: n >> 8)
+            w[start - 1] = UInt8(truncatingIfNeeded: n)
         }
-        // Exactly its size: built by appending, the buffer would keep up to twice that.
-        wire = Array(w[...])
+        // Exactly its size when the estimate was short: a buffer grown by appending keeps up
+        // to twice what it holds.
+        wire = w.capacity > w.count + 32 ? Array(w[...]) : w
     }
 
     /// The owner, as it was built.
@@ -159,6 +161,19 @@ public struct NodeMap: Sendable, Equatable {
         }
         set {
             let key = name.foldedHash
+            // The common cases without a list: an empty slot, or one holding this name.
+            switch tree[key] {
+            case nil:
+                guard let newValue else { return }
+                tree[key] = .one(newValue)
+                count += 1
+                return
+            case .one(let n)? where n.owned(by: name):
+                if let newValue { tree[key] = .one(newValue) } else { tree[key] = nil; count -= 1 }
+                return
+            default:
+                break
+            }
             var list = tree[key]?.nodes ?? []
             let before = list.count
             list.removeAll { $0.owned(by: name) }
