@@ -1,12 +1,15 @@
 import DNSWire
+import Dispatch
+import Foundation
 import KubeModel
+import Synchronization
 import Yams
 
 /// Decodes Kubernetes manifests (YAML or JSON, multi-document, `kind: List` and `*List`) into
 /// the slim model, keeping only what DNS reads. A malformed object is reported with file, line
 /// and object and skipped; it never fails the file (issue 3). A file that does not parse as YAML
 /// throws, so the caller can keep the file's last good content.
-public struct ManifestDecoder {
+public struct ManifestDecoder: Sendable {
     public struct Result: Sendable, Equatable {
         public var objects: [ClusterObject] = []
         public var problems: [SourceError] = []
@@ -22,21 +25,91 @@ public struct ManifestDecoder {
     }
 
     public func decode(_ text: String) throws(SourceError) -> Result {
+        if text.utf8.count >= Self.splitSize, let chunks = Self.listChunks(text) {
+            return try decode(chunks)
+        }
+        return try decode(text, lineOffset: 0, itemsOnly: false)
+    }
+
+    /// Files this large that are one `kind: List` are parsed in pieces on every core.
+    static let splitSize = 1 << 20
+
+    /// `text` is one piece or the whole file; `lineOffset` maps its lines back to the file's.
+    /// A piece is `items:` and some of the List's items.
+    func decode(_ text: String, lineOffset: Int, itemsOnly: Bool) throws(SourceError) -> Result {
         var result = Result()
         do {
             // The sequence stops at a parse error and keeps it in `error`: check it, or a broken
-            // file would read as a file that ends early.
-            var documents = try Yams.compose_all(yaml: text)
+            // file would read as a file that ends early. The basic resolver: no implicit-tag
+            // regexes over every scalar (they were most of the time of a large dump);
+            // `ManifestNode` below reads scalars as Kubernetes does.
+            var documents = try Yams.compose_all(yaml: text, .basic)
             while let document = documents.next() {
-                decodeDocument(document, into: &result)
+                if itemsOnly {
+                    for item in document.member("items")?.items ?? [] { decodeDocument(item, into: &result) }
+                } else {
+                    decodeDocument(document, into: &result)
+                }
             }
             if let error = documents.error { throw error }
         } catch let error as YamlError {
-            throw SourceError(file: file, line: Self.line(of: error), message: "YAML: \(Self.problem(of: error))")
+            throw SourceError(file: file, line: Self.line(of: error) + lineOffset, message: "YAML: \(Self.problem(of: error))")
         } catch {
-            throw SourceError(file: file, line: 1, message: "YAML: \(error)")
+            throw SourceError(file: file, line: 1 + lineOffset, message: "YAML: \(error)")
+        }
+        if lineOffset != 0 {
+            for i in result.problems.indices { result.problems[i].line += lineOffset }
         }
         return result
+    }
+
+    /// The pieces of a `kind: List` file with its items at column 0 (as `kubectl get -o yaml`
+    /// writes it), each `items:` and a run of whole items, with the offset of its lines; nil
+    /// when the file is not shaped so (it is then parsed whole, errors and all).
+    static func listChunks(_ text: String) -> [(text: String, lineOffset: Int)]? {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        guard let itemsAt = lines.firstIndex(where: { $0 == "items:" }) else { return nil }
+        var end = itemsAt + 1
+        var starts: [Int] = []
+        while end < lines.count, lines[end].isEmpty || lines[end].first == " " || lines[end].first == "-" || lines[end].first == "#" {
+            if lines[end].hasPrefix("- ") || lines[end] == "-" { starts.append(end) }
+            end += 1
+        }
+        // The rest must say it is a List and parse: then the items are all there is.
+        let rest = (lines[..<itemsAt] + ["items: []"] + lines[end...]).joined(separator: "\n")
+        guard starts.count >= 2, let header = try? Yams.compose(yaml: rest, .basic),
+              header.member("kind")?.text == "List" else { return nil }
+        let pieces = min(starts.count, max(2, ProcessInfo.processInfo.activeProcessorCount) * 2)
+        var chunks: [(String, Int)] = []
+        for p in 0..<pieces {
+            let first = starts[p * starts.count / pieces]
+            let last = p == pieces - 1 ? end : starts[(p + 1) * starts.count / pieces]
+            // Line 2 of the piece is line `first + 1` of the file.
+            chunks.append(("items:\n" + lines[first..<last].joined(separator: "\n"), first - 1))
+        }
+        return chunks
+    }
+
+    func decode(_ chunks: [(text: String, lineOffset: Int)]) throws(SourceError) -> Result {
+        let results = Mutex([Swift.Result<ManifestDecoder.Result, SourceError>?](repeating: nil, count: chunks.count))
+        DispatchQueue.concurrentPerform(iterations: chunks.count) { i in
+            let r = Swift.Result { () throws(SourceError) -> ManifestDecoder.Result in
+                try decode(chunks[i].text, lineOffset: chunks[i].lineOffset, itemsOnly: true)
+            }
+            results.withLock { $0[i] = r }
+        }
+        var out = Result()
+        for r in results.withLock({ $0 }) {
+            switch r! {
+            case .success(let part):
+                out.objects += part.objects
+                out.problems += part.problems
+                out.skippedKinds.merge(part.skippedKinds, uniquingKeysWith: +)
+            case .failure(let error):
+                throw error
+            }
+        }
+        return out
     }
 
     static func line(of error: YamlError) -> Int {
@@ -60,9 +133,9 @@ public struct ManifestDecoder {
             result.problems.append(problem(node, "document is not a mapping"))
             return
         }
-        let kind = node["kind"]?.string ?? ""
-        if kind == "List" || (kind.hasSuffix("List") && node["items"] != nil) {
-            for item in node["items"]?.sequence ?? [] { decodeDocument(item, into: &result) }
+        let kind = node.member("kind")?.text ?? ""
+        if kind == "List" || (kind.hasSuffix("List") && node.member("items") != nil) {
+            for item in node.member("items")?.items ?? [] { decodeDocument(item, into: &result) }
             return
         }
         guard !kind.isEmpty else {
@@ -85,12 +158,32 @@ public struct ManifestDecoder {
     }
 }
 
+/// Scalars read the way Kubernetes' YAML reader (YAML 1.1) reads them, from the text: a plain
+/// (unquoted) scalar may be an integer or a boolean; a quoted one is always a string.
 extension Yams.Node: ManifestNode {
-    public func member(_ key: String) -> Yams.Node? { self[key] }
-    public var text: String? { string }
-    public var integer: Int? { int }
-    public var boolean: Bool? { bool }
+    public func member(_ key: String) -> Yams.Node? {
+        guard case .mapping(let m) = self else { return nil }
+        for (k, v) in m where k.scalar?.string == key { return v }
+        return nil
+    }
+
+    public var text: String? { scalar?.string }
+
+    public var integer: Int? {
+        guard let s = scalar, s.style == .plain else { return nil }
+        return Int(s.string)
+    }
+
+    public var boolean: Bool? {
+        guard let s = scalar, s.style == .plain else { return nil }
+        switch s.string.lowercased() {
+        case "true", "yes", "on": return true
+        case "false", "no", "off": return false
+        default: return nil
+        }
+    }
+
     public var items: [Yams.Node]? { sequence.map(Array.init) }
-    public var entries: [(String, Yams.Node)]? { mapping.map { $0.map { ($0.key.string ?? "", $0.value) } } }
+    public var entries: [(String, Yams.Node)]? { mapping.map { $0.map { ($0.key.scalar?.string ?? "", $0.value) } } }
     public var line: Int { mark?.line ?? 1 }
 }

@@ -1,0 +1,52 @@
+@testable import KubeSources
+import KubeModel
+import Testing
+
+/// Issue 11: "a 10,000-Service `kubectl get -o yaml` dump … fully served" fast. A large
+/// `kind: List` is parsed in pieces on every core; the pieces must read exactly as the whole
+/// file would, and a problem deep inside must still be reported at its own line.
+@Suite struct LargeManifestTests {
+    /// A kubectl-style List well over the split size, with one bad object near the end.
+    static func dump(services: Int, badAt: Int) -> (text: String, badLine: Int) {
+        var lines = ["apiVersion: v1", "items:"]
+        var badLine = 0
+        for i in 0..<services {
+            lines += ["- apiVersion: v1", "  kind: Service", "  metadata:", "    name: svc\(i)", "    namespace: ns\(i % 7)",
+                      "    annotations:", "      note: \"padding to make the file large enough to be split into pieces\"",
+                      "  spec:", "    ports:", "    - name: http", "      port: 80", "      protocol: TCP"]
+            if i == badAt { badLine = lines.count + 1 }
+            lines.append("    clusterIP: " + (i == badAt ? "10.96.0.999" : "10.96.\(i / 256 % 256).\(i % 256)"))
+        }
+        lines += ["kind: List", "metadata:", "  resourceVersion: \"\""]
+        return (lines.joined(separator: "\n") + "\n", badLine)
+    }
+
+    @Test func piecesReadAsTheWholeFile() throws {
+        let (text, badLine) = Self.dump(services: 5000, badAt: 4711)
+        #expect(text.utf8.count > ManifestDecoder.splitSize)
+        let chunks = try #require(ManifestDecoder.listChunks(text))
+        #expect(chunks.count >= 2)
+        let decoder = ManifestDecoder(file: "dump.yaml")
+        let pieces = try decoder.decode(text)
+        let whole = try decoder.decode(text, lineOffset: 0, itemsOnly: false)
+        #expect(pieces == whole)
+        #expect(pieces.objects.count == 4999)
+        #expect(pieces.problems.map(\.description) == ["dump.yaml:\(badLine): Service ns0/svc4711: bad IP address 10.96.0.999"])
+    }
+
+    /// A YAML error inside a piece is reported at the file's line, as a whole-file parse does.
+    @Test func syntaxErrorsKeepTheirLine() throws {
+        var (text, _) = Self.dump(services: 5000, badAt: -1)
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let broken = 40_000
+        lines[broken] = "    name: [unclosed"
+        text = lines.joined(separator: "\n")
+        let decoder = ManifestDecoder(file: "dump.yaml")
+        var piecesError: SourceError?
+        var wholeError: SourceError?
+        do { _ = try decoder.decode(text) } catch { piecesError = error }
+        do { _ = try decoder.decode(text, lineOffset: 0, itemsOnly: false) } catch { wholeError = error }
+        #expect(piecesError != nil)
+        #expect(piecesError?.line == wholeError?.line)
+    }
+}
