@@ -56,25 +56,7 @@ public struct ClusterIndex {
         var hostname: String?
     }
 
-    enum PTRSources {
-        case one(PTRAsker)
-        case many([PTRAsker])
-
-        var askers: [PTRAsker] {
-            switch self {
-            case .one(let a): return [a]
-            case .many(let list): return list
-            }
-        }
-
-        init?(_ askers: [PTRAsker]) {
-            switch askers.count {
-            case 0: return nil
-            case 1: self = .one(askers[0])
-            default: self = .many(askers)
-            }
-        }
-    }
+    typealias PTRSources = OneOrMany<PTRAsker>
 
     struct ServiceOutput: Equatable {
         /// Names written, per cluster zone: their wire forms end to end (one buffer, not one
@@ -291,7 +273,7 @@ public struct ClusterIndex {
             for c in old.ptrs { removePTR(c, of: key) }
             for c in output.ptrs {
                 let asker = PTRAsker(service: key, hostname: c.hostname)
-                ptrSources[c.ip] = PTRSources((ptrSources[c.ip]?.askers ?? []) + [asker])
+                ptrSources[c.ip] = PTRSources((ptrSources[c.ip]?.all ?? []) + [asker])
                 dirtyPTRs.insert(c.ip)
             }
         }
@@ -301,7 +283,7 @@ public struct ClusterIndex {
     }
 
     mutating func removePTR(_ c: PTRContribution, of service: ObjectName) {
-        guard var askers = ptrSources[c.ip]?.askers,
+        guard var askers = ptrSources[c.ip]?.all,
               let i = askers.firstIndex(of: PTRAsker(service: service, hostname: c.hostname)) else { return }
         askers.remove(at: i)
         ptrSources[c.ip] = PTRSources(askers)
@@ -335,7 +317,7 @@ public struct ClusterIndex {
     /// One PTR per distinct owner (S13, S14, S22, S23); a ClusterIP's owner alone when there is
     /// one (D15). Owners in canonical order, so the answer does not depend on event order.
     mutating func refreshPTR(_ ip: IPAddress) {
-        let askers = ptrSources[ip]?.askers ?? []
+        let askers = ptrSources[ip]?.all ?? []
         let clusterIP = askers.filter { $0.hostname == nil }
         let owners: [DNSName]
         if askers.count == 1 {

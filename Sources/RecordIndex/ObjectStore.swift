@@ -10,33 +10,14 @@ struct ObjectStore {
         var name: ObjectName
     }
 
-    /// The copies of one object, by origin; almost always exactly one.
-    enum Slot {
-        case one(Origin, ClusterObject)
-        case many([(Origin, ClusterObject)])
-
-        var effective: ClusterObject {
-            switch self {
-            case .one(_, let o): return o
-            case .many(let list): return list.min { $0.0 < $1.0 }!.1
-            }
-        }
-
-        var entries: [(Origin, ClusterObject)] {
-            switch self {
-            case .one(let origin, let o): return [(origin, o)]
-            case .many(let list): return list
-            }
-        }
-
-        init?(_ entries: [(Origin, ClusterObject)]) {
-            switch entries.count {
-            case 0: return nil
-            case 1: self = .one(entries[0].0, entries[0].1)
-            default: self = .many(entries)
-            }
-        }
+    /// One origin's copy of an object.
+    struct Copy {
+        var origin: Origin
+        var object: ClusterObject
     }
+
+    /// The copies of one object, by origin; almost always exactly one.
+    typealias Slot = OneOrMany<Copy>
 
     /// What a mutation did to the effective object.
     struct Change {
@@ -68,15 +49,15 @@ struct ObjectStore {
     mutating func upsert(_ object: ClusterObject, from origin: Origin) -> (Change?, Effect) {
         let key = Key(kind: object.kind, name: object.name)
         replacing[Replace(origin: origin, kind: key.kind)]?.insert(key.name)
-        var entries = slots[key.kind]?[key.name]?.entries ?? []
+        var entries = slots[key.kind]?[key.name]?.all ?? []
         let before = entries.isEmpty ? nil : Slot(entries)!.effective
         let effect: Effect
-        if let i = entries.firstIndex(where: { $0.0 == origin }) {
-            guard entries[i].1 != object else { return (nil, .unchanged) }
-            entries[i].1 = object
+        if let i = entries.firstIndex(where: { $0.origin == origin }) {
+            guard entries[i].object != object else { return (nil, .unchanged) }
+            entries[i].object = object
             effect = .changed
         } else {
-            entries.append((origin, object))
+            entries.append(Copy(origin: origin, object: object))
             held[origin, default: []].insert(key)
             effect = .added
         }
@@ -88,7 +69,7 @@ struct ObjectStore {
 
     mutating func delete(_ kind: ObjectKind, _ name: ObjectName, from origin: Origin) -> Change? {
         let key = Key(kind: kind, name: name)
-        guard var entries = slots[kind]?[name]?.entries, let i = entries.firstIndex(where: { $0.0 == origin }) else { return nil }
+        guard var entries = slots[kind]?[name]?.all, let i = entries.firstIndex(where: { $0.origin == origin }) else { return nil }
         let before = Slot(entries)!.effective
         entries.remove(at: i)
         held[origin]?.remove(key)
@@ -117,5 +98,15 @@ struct ObjectStore {
     /// whole kind, for rebuilding from scratch and for tests.
     func all(_ kind: ObjectKind) -> [ClusterObject] {
         (slots[kind] ?? [:]).values.map(\.effective)
+    }
+}
+
+extension OneOrMany where Element == ObjectStore.Copy {
+    /// The copy served: the smallest origin's.
+    var effective: ClusterObject {
+        switch self {
+        case .one(let c): return c.object
+        case .many(let list): return list.min { $0.origin < $1.origin }!.object
+        }
     }
 }

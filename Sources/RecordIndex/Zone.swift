@@ -129,19 +129,7 @@ public struct Node: Sendable, Hashable {
 /// node an update did not touch) keyed by the folded hash of the owner, so a key costs no
 /// allocation and a lookup builds no name. Names whose hashes collide share a slot.
 public struct NodeMap: Sendable, Equatable {
-    enum Slot: Sendable, Equatable {
-        case one(Node)
-        case many([Node])
-
-        var nodes: [Node] {
-            switch self {
-            case .one(let n): return [n]
-            case .many(let list): return list
-            }
-        }
-    }
-
-    private var tree = TreeDictionary<UInt64, Slot>()
+    private var tree = TreeDictionary<UInt64, OneOrMany<Node>>()
     /// Names in the map.
     public private(set) var count = 0
 
@@ -174,21 +162,17 @@ public struct NodeMap: Sendable, Equatable {
             default:
                 break
             }
-            var list = tree[key]?.nodes ?? []
+            var list = tree[key]?.all ?? []
             let before = list.count
             list.removeAll { $0.owned(by: name) }
             if let newValue { list.append(newValue) }
             count += list.count - before
-            switch list.count {
-            case 0: tree[key] = nil
-            case 1: tree[key] = .one(list[0])
-            default: tree[key] = .many(list)
-            }
+            tree[key] = OneOrMany(list)
         }
     }
 
     /// Every node, in no particular order.
-    public var all: [Node] { tree.values.flatMap(\.nodes) }
+    public var all: [Node] { tree.values.flatMap(\.all) }
 }
 
 /// One zone we are authoritative for.
