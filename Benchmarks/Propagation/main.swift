@@ -83,11 +83,12 @@ struct ProcessStats {
     }
 }
 
-func start(_ arguments: [String], port: Int) throws -> Process {
+func start(_ arguments: [String], port: Int, metricsPort: Int? = nil) throws -> Process {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: binary)
     p.arguments = ["serve", "--listen", "127.0.0.1:\(port)", "--health-listen", "off", "--ready-listen", "off",
-                   "--metrics-listen", "off", "--lameduck", "0", "--log-level", "warning", "--upstream", "off"] + arguments
+                   "--metrics-listen", metricsPort.map { "127.0.0.1:\($0)" } ?? "off", "--lameduck", "0", "--log-level", "warning",
+                   "--upstream", "off"] + arguments
     try p.run()
     return p
 }
@@ -146,7 +147,36 @@ func waitFor(since: ContinuousClock.Instant, limit: Duration = .seconds(60), _ c
 
 let kubeconfig = try api.writeKubeconfig()
 let port = Int.random(in: 30000...60000)
-let server = try start(["--kubeconfig", kubeconfig], port: port)
+let metricsPort = port + 2
+let server = try start(["--kubeconfig", kubeconfig], port: port, metricsPort: metricsPort)
+
+/// The server's own view of propagation (arrival of a watch event → snapshot published), from
+/// its `clusterdns_watch_propagation_seconds` histogram: the bucket bounds holding p50 and p99
+/// of the events since `since`. It leaves out the fake API's own time, which the client-side
+/// figures include.
+func serverPropagation(since: [Double: Double]) -> (String, [Double: Double]) {
+    let curl = Process()
+    curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+    curl.arguments = ["-s", "http://127.0.0.1:\(metricsPort)/metrics"]
+    let pipe = Pipe()
+    curl.standardOutput = pipe
+    guard (try? curl.run()) != nil else { return ("no /metrics", since) }
+    let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    curl.waitUntilExit()
+    var buckets: [Double: Double] = [:]
+    for line in text.split(separator: "\n") where line.hasPrefix("clusterdns_watch_propagation_seconds_bucket") {
+        guard let le = line.split(separator: "\"").dropFirst().first, let count = line.split(separator: " ").last.flatMap({ Double($0) }) else { continue }
+        buckets[le == "+Inf" ? .infinity : Double(le) ?? .infinity] = count
+    }
+    let delta = buckets.mapValues { $0 }.merging(since) { now, before in now - before }
+    let bounds = delta.keys.sorted()
+    guard let total = bounds.last.flatMap({ delta[$0] }), total > 0 else { return ("no events", buckets) }
+    func quantile(_ q: Double) -> String {
+        let bound = bounds.first { delta[$0]! >= q * total } ?? .infinity
+        return bound.isInfinite ? "> 5 s" : "≤ \(f(bound * 1000, bound < 0.001 ? 2 : 1)) ms"
+    }
+    return ("p50 \(quantile(0.5)), p99 \(quantile(0.99)) (\(Int(total)) events)", buckets)
+}
 defer { server.terminate(); server.waitUntilExit(); api.stop() }
 let stats = ProcessStats(pid: server.processIdentifier)
 let dns = Resolver(port: port)
@@ -178,6 +208,7 @@ var current: [Int: [String]] = [:]
 }
 let headless = stride(from: 0, to: services, by: 10).map { $0 }
 var latencies: [Duration] = []
+var (_, histogram) = serverPropagation(since: [:])
 let cpuBefore = stats.cpuSeconds
 for e in 0..<editCount {
     let i = headless[(e * 7919) % headless.count]
@@ -189,6 +220,9 @@ for e in 0..<editCount {
 }
 let editCPU = stats.cpuSeconds - cpuBefore
 print("propagation, \(editCount) headless slice edits 200 ms apart: \(percentiles(latencies)); server CPU \(f(editCPU, 2)) s (\(f(editCPU / Double(editCount) * 1000, 2)) ms per edit, probes included)")
+let (edits, afterEdits) = serverPropagation(since: histogram)
+histogram = afterEdits
+print("  server-side (watch event arrival → snapshot published): \(edits)")
 print("resident after the edits: \(f(stats.rssMB, 0)) MB")
 
 // MARK: 3. 1,000 edits back to back
@@ -230,6 +264,7 @@ let churnThread = Thread { [world, api, churn, clock] in
         if due > now { Thread.sleep(forTimeInterval: Double((due - now).components.attoseconds) / 1e18) }
     }
 }
+(_, histogram) = serverPropagation(since: [:])
 let churnCPUBefore = stats.cpuSeconds
 let churnStart = clock.now
 churnThread.start()
@@ -248,6 +283,8 @@ churn.stop.withLock { $0 = true }
 let churnElapsed = clock.now - churnStart
 let churned = churn.count.withLock { $0 }
 let churnCPU = stats.cpuSeconds - churnCPUBefore
+let (churnServer, _) = serverPropagation(since: histogram)
+print("churn, server-side propagation of every event: \(churnServer)")
 print("churn: \(churned) slice edits in \(f(ms(churnElapsed) / 1000, 1)) s (\(f(Double(churned) / (ms(churnElapsed) / 1000), 0))/s); marker edits: \(percentiles(markerLatencies)); server CPU \(f(churnCPU, 2)) s (\(f(churnCPU / Double(max(1, churned)) * 1000, 3)) ms per event)")
 
 // MARK: 5. forced relists

@@ -276,6 +276,11 @@ import TestSupport
         #expect(ready?.body.contains("403 Forbidden: missing RBAC rule: list endpointslices in API group \"discovery.k8s.io\"") == true)
         #expect(ready?.body.contains("cannot list resource \\\"endpointslices\\\"") == true || ready?.body.contains("cannot list resource \"endpointslices\"") == true)
         #expect(Self.lookup(s.port, "nope.default.svc.cluster.local.")?.rcode == .servFail)
+        // Issue 11: the Services list alone is not a sync. A Service already listed answers
+        // SERVFAIL too, not an answer built without its endpoints (a headless one would be an
+        // early NODATA that clients cache).
+        #expect(Self.lookup(s.port, "web.default.svc.cluster.local.")?.rcode == .servFail)
+        #expect(Self.lookup(s.port, "default.svc.cluster.local.")?.rcode == .servFail)
         api.forbid([])
         #expect(Self.eventually(15) { Self.ready(s) })
         #expect(Self.lookup(s.port, "nope.default.svc.cluster.local.")?.rcode == .nxDomain)
