@@ -213,6 +213,19 @@ public struct MessageWriter {
 }
 
 extension RData {
+    /// Bytes `appendUncompressed` writes.
+    public var uncompressedSize: Int {
+        switch self {
+        case .a: return 4
+        case .aaaa: return 16
+        case .ns(let n), .cname(let n), .ptr(let n): return n.wire.count
+        case .soa(let soa): return soa.mname.wire.count + soa.rname.wire.count + 20
+        case .srv(let srv): return 6 + srv.target.wire.count
+        case .txt(let strings): return strings.reduce(0) { $0 + 1 + $1.count }
+        case .opaque(let data): return data.count
+        }
+    }
+
     /// The RDATA with every name written whole: bytes that stand alone.
     public func appendUncompressed(to out: inout [UInt8]) {
         func u16(_ v: UInt16) { out.append(UInt8(v >> 8)); out.append(UInt8(v & 0xFF)) }

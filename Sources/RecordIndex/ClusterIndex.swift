@@ -1,4 +1,5 @@
 import DNSWire
+import HashTreeCollections
 import KubeModel
 
 /// The index of the cluster zones and reverse zones, kept up to date one object event at a time
@@ -29,7 +30,9 @@ public struct ClusterIndex {
     var namespaceRefs: [String: Int] = [:]
     /// `pods verified`: pods holding each (namespace, IP).
     var podAddressRefs: [PodAddress: Int] = [:]
-    var ptrSources: [IPAddress: PTRSources] = [:]
+    // Persistent maps rather than Dictionary for the large tables: no power-of-two capacity
+    // left half empty (110,000 PTRs would take 262,144 buckets).
+    var ptrSources = TreeDictionary<IPAddress, PTRSources>()
     /// What each Service's last derivation produced, to remove it when it changes.
     var derived: [ObjectName: ServiceOutput] = [:]
 
@@ -59,30 +62,13 @@ public struct ClusterIndex {
     typealias PTRSources = OneOrMany<PTRAsker>
 
     struct ServiceOutput: Equatable {
-        /// Names written, per cluster zone: their wire forms end to end (one buffer, not one
-        /// allocation per name).
-        var names: [[UInt8]]
+        /// Names written, per cluster zone, by their NodeMap hash (8 bytes, not a name each).
+        var names: [[UInt64]]
         var ptrs: [PTRContribution]
         var endpoints: Int
         var counted: Bool
 
         static let empty = ServiceOutput(names: [], ptrs: [], endpoints: 0, counted: false)
-
-        static func names(in packed: [UInt8]) -> [DNSName] {
-            var out: [DNSName] = []
-            var start = 0
-            var i = 0
-            while i < packed.count {
-                if packed[i] == 0 {
-                    out.append(DNSName(validatedWire: Array(packed[start...i])))
-                    i += 1
-                    start = i
-                } else {
-                    i += Int(packed[i]) + 1
-                }
-            }
-            return out
-        }
     }
 
     public init(options: IndexOptions, serial: UInt32 = 1) {
@@ -250,13 +236,15 @@ public struct ClusterIndex {
         let old = derived[key] ?? .empty
         var output = ServiceOutput.empty
         var nodesPerZone: [[DNSName: Node]] = forward.map { _ in [:] }
+        var serviceNames: [DNSName?] = forward.map { _ in nil }
         if case .service(let svc)? = store.effective(.service, key), exposed(key.namespace) {
             let ready = rules.readyAddresses(slices(for: key, svc))
             output.names = forward.map { _ in [] }
             for i in forward.indices {
-                guard let (_, nodes) = rules.serviceNodes(svc, zone: forward[i].apex, ready: ready) else { continue }
+                guard let (svcName, nodes) = rules.serviceNodes(svc, zone: forward[i].apex, ready: ready) else { continue }
                 nodesPerZone[i] = nodes
-                output.names[i] = nodes.keys.flatMap(\.wire)
+                serviceNames[i] = svcName
+                output.names[i] = nodes.keys.map(\.foldedHash)
                 if i == 0 {
                     output.counted = true
                     output.ptrs = rules.servicePTRs(svc, nodes: nodes, ready: ready)
@@ -265,8 +253,15 @@ public struct ClusterIndex {
             }
         }
         for i in forward.indices {
-            let names = i < old.names.count ? ServiceOutput.names(in: old.names[i]) : []
-            for name in names where nodesPerZone[i][name] == nil { forward[i].set(name, nil) }
+            // Names no longer written: found by hash, and only this Service's (below its name,
+            // which no other object writes under) and only those not written again.
+            let svcName = serviceNames[i] ?? rules.serviceName(key, zone: forward[i].apex)
+            for hash in i < old.names.count ? old.names[i] : [] {
+                forward[i].remove(hash: hash) { node in
+                    let owner = node.name
+                    return nodesPerZone[i][owner] == nil && svcName.map { owner.isSubdomain(of: $0) } == true
+                }
+            }
             for (name, node) in nodesPerZone[i] { forward[i].set(name, node) }
         }
         if old.ptrs != output.ptrs {
@@ -357,6 +352,11 @@ struct ZoneTree {
     private var entRefs: [DNSName: Int] = [:]
 
     init(apex: DNSName) { self.apex = apex }
+
+    /// Removes the nodes under `hash` that `pick` chooses, keeping the record counts.
+    mutating func remove(hash: UInt64, where pick: (Node) -> Bool) {
+        for node in nodes.removeNodes(hash: hash, where: pick) { count(node, -1) }
+    }
 
     /// Sets or removes one node, keeping the record counts.
     mutating func set(_ name: DNSName, _ node: Node?) {

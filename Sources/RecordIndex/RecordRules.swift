@@ -83,10 +83,14 @@ struct RecordRules {
         }
     }
 
+    /// `<svc>.<ns>.svc.<zone>`, nil when the names do not make a valid name.
+    func serviceName(_ service: ObjectName, zone: DNSName) -> DNSName? {
+        try? DNSName(labels: [service.name, service.namespace], suffix: svcSuffix(zone))
+    }
+
     /// A PTR's target: the Service's name for a ClusterIP, `<hostname>.<svc>` for an endpoint.
     func ptrTarget(_ service: ObjectName, hostname: String?) -> DNSName? {
-        guard let primary = options.clusterDomains.first,
-              let svcName = try? DNSName(labels: [service.name, service.namespace], suffix: svcSuffix(primary)) else { return nil }
+        guard let primary = options.clusterDomains.first, let svcName = serviceName(service, zone: primary) else { return nil }
         guard let hostname else { return svcName }
         return (try? DNSName(labels: [hostname], suffix: svcName)) ?? svcName
     }

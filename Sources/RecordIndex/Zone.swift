@@ -29,8 +29,13 @@ public struct Node: Sendable, Hashable {
     public let wire: [UInt8]
 
     public init(name: DNSName, rrsets: [RRSet] = []) {
+        // The exact size, so the buffer holds no slack: there are hundreds of thousands.
         var size = 2 + name.wire.count
-        for set in rrsets { size += 10 + set.records.count * 16 + set.additional.count * 64 }
+        for set in rrsets {
+            size += 10
+            for rr in set.records { size += 11 + rr.rdata.uncompressedSize }
+            for rr in set.additional { size += 10 + rr.name.wire.count + rr.rdata.uncompressedSize }
+        }
         var w: [UInt8] = []
         w.reserveCapacity(size)
         w.append(UInt8(name.wire.count))
@@ -49,9 +54,7 @@ public struct Node: Sendable, Hashable {
             w[start - 2] = UInt8(truncatingIfNeeded: n >> 8)
             w[start - 1] = UInt8(truncatingIfNeeded: n)
         }
-        // Exactly its size when the estimate was short: a buffer grown by appending keeps up
-        // to twice what it holds.
-        wire = w.capacity > w.count + 32 ? Array(w[...]) : w
+        wire = w
     }
 
     /// The owner, as it was built.
@@ -169,6 +172,17 @@ public struct NodeMap: Sendable, Equatable {
             count += list.count - before
             tree[key] = OneOrMany(list)
         }
+    }
+
+    /// Removes the nodes stored under `hash` that `remove` picks; returns how many went.
+    @discardableResult
+    mutating func removeNodes(hash: UInt64, where remove: (Node) -> Bool) -> [Node] {
+        guard let list = tree[hash]?.all else { return [] }
+        let gone = list.filter(remove)
+        guard !gone.isEmpty else { return [] }
+        count -= gone.count
+        tree[hash] = OneOrMany(list.filter { !remove($0) })
+        return gone
     }
 
     /// Every node, in no particular order.
