@@ -7,7 +7,18 @@ public struct EndpointSlice: Hashable, Sendable {
     }
 
     public struct Endpoint: Hashable, Sendable {
-        public var addresses: [String]
+        /// The addresses (at least one in a valid slice; consumers may use only the first).
+        /// Kept as the first inline plus the rest, so the usual single address needs no array:
+        /// an index holds one of these per endpoint in the cluster.
+        public var addresses: [String] {
+            get { first.map { [$0] + more } ?? [] }
+            set {
+                first = newValue.first
+                more = Array(newValue.dropFirst())
+            }
+        }
+        private var first: String?
+        private var more: [String] = []
         /// `conditions.ready`; nil counts as ready (S4).
         public var ready: Bool?
         public var hostname: String?
@@ -15,7 +26,8 @@ public struct EndpointSlice: Hashable, Sendable {
         public var podName: String?
 
         public init(addresses: [String], ready: Bool? = nil, hostname: String? = nil, podName: String? = nil) {
-            self.addresses = addresses
+            self.first = addresses.first
+            self.more = Array(addresses.dropFirst())
             self.ready = ready
             self.hostname = hostname
             self.podName = podName
