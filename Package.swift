@@ -22,8 +22,9 @@ let package = Package(
     targets: [
         // RFC 1035/3597/6891 wire format. Pure Swift, no dependencies: bytes in, values out.
         .target(name: "DNSWire"),
-        // Slim Kubernetes objects: only the fields DNS needs.
-        .target(name: "KubeModel"),
+        // Slim Kubernetes objects: only the fields DNS needs, and the one set of rules that reads
+        // them from manifests and API responses (addresses are DNSWire values).
+        .target(name: "KubeModel", dependencies: ["DNSWire"]),
         // libldns, for RFC 1035 zone files and as an independent decoder in tests.
         .systemLibrary(name: "CLDNS", providers: [.apt(["libldns-dev"])]),
         // The immutable snapshot of everything we answer, and how it is built.
