@@ -12,8 +12,8 @@ import Synchronization
 /// one was applied, so a burst coalesces without any added wait, and no lock is held across a
 /// build (the inbox lock covers an append or a swap).
 ///
-/// Origins listed in `waitingFor` (the API watcher) are held back until they say `synced`: until
-/// then their objects are not served and the cluster zones answer SERVFAIL for every name they
+/// Origins listed in `waitingFor` (the API watcher) are held back until they say `synced` (the
+/// index keeps their objects aside, bounded by what they hold): until then they are not served and the cluster zones answer SERVFAIL for every name they
 /// do not hold from other origins (spec D18), never a premature NXDOMAIN or NODATA.
 final class IndexService: Sendable {
     struct Inbox {
@@ -68,6 +68,7 @@ final class IndexService: Sendable {
     /// Applies and publishes until cancelled.
     func run() async {
         var state = State(index: ClusterIndex(options: options), waiting: waitingFor)
+        for origin in waitingFor { state.index.hold(origin) }
         publish(&state, batch: Batch())
         for await _ in wakeups {
             let taken = inbox.withLock { i -> Inbox in
@@ -95,9 +96,8 @@ final class IndexService: Sendable {
 
     struct State {
         var index: ClusterIndex
+        /// Origins not yet synced: the index keeps their objects aside until they are.
         var waiting: Set<Origin>
-        /// Updates from origins not yet synced, in arrival order.
-        var held: [SourceUpdate] = []
         var zoneFiles: [Zone] = []
         var lastSerial: UInt32 = 0
         var neverPublished = true
@@ -130,18 +130,12 @@ final class IndexService: Sendable {
         switch update {
         case .events(let o, _, _), .beginReplace(let o, _), .endReplace(let o, _, _), .synced(let o): origin = o
         }
-        if state.waiting.contains(origin) {
-            if case .synced = update {
-                state.waiting.remove(origin)
-                let held = state.held
-                state.held = []
-                for u in held { apply(u, &state, &batch) }
-                state.newlySynced.append(origin)
-                batch.changed = true
-                batch.large = true
-            } else {
-                state.held.append(update)
-            }
+        if case .synced = update, state.waiting.contains(origin) {
+            state.waiting.remove(origin)
+            state.index.release(origin)
+            state.newlySynced.append(origin)
+            batch.changed = true
+            batch.large = true
             return
         }
         switch update {
@@ -166,7 +160,8 @@ final class IndexService: Sendable {
                 }
             }
             batch.events += events.count
-            if origin == .api { batch.arrivals.append((arrived, events.count)) }
+            // Propagation is measured for what is served: not for events held before the sync.
+            if origin == .api && !state.waiting.contains(origin) { batch.arrivals.append((arrived, events.count)) }
             batch.changed = true
             if events.count > 1000 { batch.large = true }
         case .beginReplace(let origin, let kinds):

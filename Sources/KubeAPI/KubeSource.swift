@@ -302,8 +302,11 @@ public final class KubeSource: Sendable {
                 guard let obj = try ObjectRules<JSONValue>(file: r.rawValue).objects(kind: r.kindName, object)?.first else { return .ignored }
                 return .upsert(obj, rv)
             } catch {
+                // Its new version is unusable: stop serving the old one too, as a relist would
+                // (it skips the object, and the replace then deletes it).
                 logger.warning("object skipped", metadata: ["resource": "\(r.rawValue)", "error": "\(error.message)"])
-                return .ignored
+                guard let name = meta?["name"]?.text else { return .ignored }
+                return .delete(ObjectName(namespace: r == .namespaces ? "" : meta?["namespace"]?.text ?? "", name: name), rv)
             }
         default:
             return .ignored

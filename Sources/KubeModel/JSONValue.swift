@@ -21,14 +21,14 @@ public indirect enum JSONValue: Sendable {
         public var description: String { "JSON at byte \(offset): \(message)" }
     }
 
-    /// Keys whose values are skipped at every depth.
+    /// Keys of `metadata` whose values are skipped (elsewhere the same key is data, e.g. a label).
     public static let skipped: Set<String> = ["managedFields", "annotations"]
 
     public static func parse(_ bytes: [UInt8]) throws(ParseError) -> JSONValue {
         try bytes.withUnsafeBufferPointer { (buffer) throws(ParseError) -> JSONValue in
             var p = JSONReader(bytes: buffer)
             p.skipSpace()
-            let value = try p.value(depth: 0)
+            let value = try p.value(depth: 0, parent: nil)
             p.skipSpace()
             guard p.at == buffer.count else { throw ParseError(offset: p.at, message: "trailing bytes") }
             return value
@@ -61,7 +61,8 @@ struct JSONReader {
         at += 1
     }
 
-    mutating func value(depth: Int) throws(JSONValue.ParseError) -> JSONValue {
+    /// `parent`: the key this value is the member of, if any.
+    mutating func value(depth: Int, parent: String?) throws(JSONValue.ParseError) -> JSONValue {
         guard depth < Self.maxDepth else { throw fail("nested too deeply") }
         guard at < bytes.count else { throw fail("unexpected end") }
         switch bytes[at] {
@@ -76,10 +77,10 @@ struct JSONReader {
                 skipSpace()
                 try expect(UInt8(ascii: ":"))
                 skipSpace()
-                if JSONValue.skipped.contains(key) {
+                if parent == "metadata" && JSONValue.skipped.contains(key) {
                     try skipValue(depth: depth + 1)
                 } else {
-                    members.append((key, try value(depth: depth + 1)))
+                    members.append((key, try value(depth: depth + 1, parent: key)))
                 }
                 skipSpace()
                 guard at < bytes.count else { throw fail("unterminated object") }
@@ -94,7 +95,7 @@ struct JSONReader {
             if at < bytes.count, bytes[at] == UInt8(ascii: "]") { at += 1; return .array(items) }
             while true {
                 skipSpace()
-                items.append(try value(depth: depth + 1))
+                items.append(try value(depth: depth + 1, parent: nil))
                 skipSpace()
                 guard at < bytes.count else { throw fail("unterminated array") }
                 if bytes[at] == UInt8(ascii: ",") { at += 1; continue }
@@ -245,7 +246,7 @@ struct JSONReader {
         case UInt8(ascii: "\""):
             try skipString()
         default:
-            _ = try value(depth: depth)
+            _ = try value(depth: depth, parent: nil)
         }
     }
 

@@ -25,8 +25,11 @@ public struct ManifestDecoder: Sendable {
     }
 
     public func decode(_ text: String) throws(SourceError) -> Result {
-        if text.utf8.count >= Self.splitSize, let chunks = Self.listChunks(text) {
-            return try decode(chunks)
+        // In pieces when the file is shaped for it; anything a piece cannot read alone (an alias
+        // to an anchor in another piece, a syntax error) is read again whole, so the result and
+        // its errors are the whole file's.
+        if text.utf8.count >= Self.splitSize, let chunks = Self.listChunks(text), let pieces = try? decode(chunks) {
+            return pieces
         }
         return try decode(text, lineOffset: 0, itemsOnly: false)
     }

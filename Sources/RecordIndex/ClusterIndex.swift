@@ -20,6 +20,9 @@ public struct ClusterIndex {
     public let options: IndexOptions
     var rules: RecordRules
     var store = ObjectStore()
+    /// Origins not served yet (the API before its first full sync), each with the objects it
+    /// delivered so far: bounded by what it holds, however many events and relists it sends.
+    var held: [Origin: ObjectStore] = [:]
 
     // What depends on what.
     var slicesByService: [ObjectName: Set<String>] = [:]
@@ -92,8 +95,33 @@ public struct ClusterIndex {
     /// How one event changed the store, for relist diffs and metrics.
     public enum Effect: Sendable { case added, changed, unchanged, deleted }
 
+    /// From now on, `origin`'s objects are kept aside, not served, until `release`.
+    public mutating func hold(_ origin: Origin) {
+        if held[origin] == nil { held[origin] = ObjectStore() }
+    }
+
+    /// Serves what `origin` holds now; its later events apply directly.
+    public mutating func release(_ origin: Origin) {
+        guard let aside = held.removeValue(forKey: origin) else { return }
+        for kind in ObjectKind.allCases {
+            for object in aside.all(kind) { apply(.upsert(object), from: origin) }
+        }
+    }
+
     @discardableResult
     public mutating func apply(_ event: ObjectEvent, from origin: Origin) -> Effect {
+        if held[origin] != nil {
+            switch event {
+            case .upsert(let object):
+                switch held[origin]!.upsert(object, from: origin).1 {
+                case .added: return .added
+                case .changed: return .changed
+                case .unchanged, .deleted: return .unchanged
+                }
+            case .delete(let kind, let name):
+                return held[origin]!.delete(kind, name, from: origin) == nil ? .unchanged : .deleted
+            }
+        }
         switch event {
         case .upsert(let object):
             let (change, effect) = store.upsert(object, from: origin)
@@ -111,6 +139,7 @@ public struct ClusterIndex {
     }
 
     public mutating func beginReplace(_ origin: Origin, kinds: [ObjectKind]) {
+        if held[origin] != nil { held[origin]!.beginReplace(origin, kinds: kinds); return }
         store.beginReplace(origin, kinds: kinds)
     }
 
@@ -118,6 +147,7 @@ public struct ClusterIndex {
     /// deliver again goes. Returns how many objects went.
     @discardableResult
     public mutating func endReplace(_ origin: Origin, kinds: [ObjectKind]) -> Int {
+        if held[origin] != nil { return held[origin]!.endReplace(origin, kinds: kinds).count }
         let changes = store.endReplace(origin, kinds: kinds)
         changes.forEach { react($0) }
         return changes.count
@@ -274,7 +304,8 @@ public struct ClusterIndex {
         }
         counts.services += (output.counted ? 1 : 0) - (old.counted ? 1 : 0)
         counts.endpoints += output.endpoints - old.endpoints
-        derived[key] = output.counted ? output : nil
+        // Kept while any zone holds names of it (a name may be valid in one domain only).
+        derived[key] = output.counted || output.names.contains(where: { !$0.isEmpty }) ? output : nil
     }
 
     mutating func removePTR(_ c: PTRContribution, of service: ObjectName) {

@@ -28,8 +28,17 @@ public struct RRSet: Sendable, Hashable {
 public struct Node: Sendable, Hashable {
     public let wire: [UInt8]
 
+    /// Records kept per RRset: a message holds at most 65,535 in a section (RFC 1035 §4.1.1
+    /// counts are 16 bits), so more could never be answered; a headless Service with more
+    /// ready endpoints than that serves the first ones.
+    public static let maxRecordsPerSet = 65_535
+
     public init(name: DNSName, rrsets: [RRSet] = []) {
-        // The exact size, so the buffer holds no slack: there are hundreds of thousands.
+        let rrsets = rrsets.prefix(255).map { set -> RRSet in
+            guard set.records.count > Node.maxRecordsPerSet || set.additional.count > Node.maxRecordsPerSet else { return set }
+            return RRSet(type: set.type, records: Array(set.records.prefix(Node.maxRecordsPerSet)),
+                         additional: Array(set.additional.prefix(Node.maxRecordsPerSet)))
+        }
         var size = 2 + name.wire.count
         for set in rrsets {
             size += 10

@@ -62,6 +62,42 @@ import Testing
         }
     }
 
+    /// "Before the first sync … SERVFAIL": the API's objects are held aside (however many
+    /// events and relists arrive) and served all at once on release; until then the index is
+    /// exactly the other origins', and after it exactly everything.
+    @Test func heldOriginIsServedOnlyOnRelease() throws {
+        let options = IndexOptions()
+        var rng = SplitMix(seed: 4242)
+        var model = Model()
+        var index = ClusterIndex(options: options)
+        index.hold(.api)
+        for step in 0..<300 {
+            if step == 150 { index.release(.api) }
+            for (event, origin) in model.randomStep(&rng) {
+                switch event {
+                case .begin(let kinds): index.beginReplace(origin, kinds: kinds)
+                case .end(let kinds): index.endReplace(origin, kinds: kinds)
+                case .event(let e): index.apply(e, from: origin)
+                }
+            }
+            let serial = UInt32(step + 1)
+            let served = model.effective(excluding: step < 150 ? [.api] : [])
+            try Self.compare(index.publish(serial: serial), ClusterIndex.build(served, options: options, serial: serial), "held, step \(step)")
+        }
+    }
+
+    /// An RRset larger than a message can carry is kept to what can be answered, not a crash.
+    @Test func hugeRRSetIsClamped() {
+        let owner = DNSName("big.ns.svc.cluster.local.")!
+        var records: [ResourceRecord] = []
+        for i in 0..<70_000 {
+            let ip = IPAddress.v4(10, UInt8(i >> 16), UInt8((i >> 8) & 255), UInt8(i & 255))
+            records.append(ResourceRecord(name: owner, ttl: 5, rdata: .a(ip)))
+        }
+        let node = Node(name: owner, rrsets: [RRSet(type: .a, records: records)])
+        #expect(node.rrset(.a)?.records.count == Node.maxRecordsPerSet)
+    }
+
     static func compare(_ a: (zones: [Zone], stats: Snapshot.Stats), _ b: (zones: [Zone], stats: Snapshot.Stats), _ context: String) throws {
         #expect(a.stats == b.stats, "\(context): stats")
         try #require(a.zones.count == b.zones.count)
@@ -109,9 +145,9 @@ struct Model {
     var relists: [ObjectKind: Set<String>] = [:]
     static let origins: [Origin] = [.api, .api, .api, .file("a.yaml"), .file("b.yaml")]
 
-    func effective() -> ClusterObjects {
+    func effective(excluding: Set<Origin> = []) -> ClusterObjects {
         var best: [String: (Origin, ClusterObject)] = [:]
-        for (origin, objects) in held {
+        for (origin, objects) in held where !excluding.contains(origin) {
             for (key, o) in objects where best[key].map({ origin < $0.0 }) ?? true { best[key] = (origin, o) }
         }
         var out = ClusterObjects()

@@ -1,3 +1,4 @@
+import Foundation
 @testable import KubeSources
 import KubeModel
 import Testing
@@ -34,6 +35,26 @@ import Testing
         #expect(pieces.problems.map(\.description) == ["dump.yaml:\(badLine): Service ns0/svc4711: bad IP address 10.96.0.999"])
     }
 
+    /// An alias to an anchor in another piece cannot be read in pieces: the file is read whole.
+    @Test func aliasAcrossPiecesReadsWhole() throws {
+        var (text, _) = Self.dump(services: 5000, badAt: -1)
+        text = text.replacingOccurrences(of: "    ports:\n", with: "    ports: &ports\n", options: [], range: text.range(of: "    ports:\n"))
+        text = text.replacingOccurrences(of: "kind: List\n", with: """
+            - apiVersion: v1
+              kind: Service
+              metadata: {name: last, namespace: ns0}
+              spec:
+                ports: *ports
+                clusterIP: 10.97.0.2
+            kind: List
+
+            """)
+        let decoder = ManifestDecoder(file: "dump.yaml")
+        let result = try decoder.decode(text)
+        #expect(result.objects.count == 5001)
+        #expect(result.problems.isEmpty)
+    }
+
     /// A YAML error inside a piece is reported at the file's line, as a whole-file parse does.
     @Test func syntaxErrorsKeepTheirLine() throws {
         var (text, _) = Self.dump(services: 5000, badAt: -1)
@@ -48,5 +69,24 @@ import Testing
         do { _ = try decoder.decode(text, lineOffset: 0, itemsOnly: false) } catch { wholeError = error }
         #expect(piecesError != nil)
         #expect(piecesError?.line == wholeError?.line)
+    }
+}
+
+/// The API's JSON: `metadata.managedFields` and `metadata.annotations` are skipped unread, and a
+/// key of the same name anywhere else is data like any other.
+@Suite struct JSONValueTests {
+    @Test func skipsOnlyMetadataBulk() throws {
+        let text = #"{"metadata":{"name":"s","namespace":"n","annotations":{"a":"b"},"managedFields":[{"x":1}]},"spec":{"selector":{"app":"x","annotations":"y"},"clusterIP":"10.96.0.1"}}"#
+        let v = try JSONValue.parse(Array(text.utf8))
+        #expect(v["metadata"]?["annotations"] == nil)
+        #expect(v["metadata"]?["managedFields"] == nil)
+        #expect(v["metadata"]?["name"]?.text == "s")
+        #expect(v["spec"]?["selector"]?["annotations"]?.text == "y")
+    }
+
+    @Test func malformedBodiesAreErrors() {
+        for text in ["", "{", "[1,]", #"{"a":}"#, #""\u12"#, #""\ud800""#, "nul", "1 2", String(repeating: "[", count: 100)] {
+            #expect(throws: JSONValue.ParseError.self) { try JSONValue.parse(Array(text.utf8)) }
+        }
     }
 }
