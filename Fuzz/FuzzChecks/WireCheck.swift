@@ -48,17 +48,17 @@ public enum WireCheck {
 
     /// Every name the decoder produced: questions, owners and the names inside known RDATA.
     static func names(_ m: Message) -> [DNSName] {
-        var out = m.questions.map(\.name)
-        for rr in m.answers + m.authority + m.additional {
-            out.append(rr.name)
-            switch rr.rdata {
-            case .ns(let n), .cname(let n), .ptr(let n): out.append(n)
-            case .soa(let s): out += [s.mname, s.rname]
-            case .srv(let s): out.append(s.target)
-            case .a, .aaaa, .txt, .opaque: break
-            }
+        m.questions.map(\.name) + (m.answers + m.authority + m.additional).flatMap(names(of:))
+    }
+
+    /// A record's owner and the names in its RDATA.
+    static func names(of rr: ResourceRecord) -> [DNSName] {
+        switch rr.rdata {
+        case .ns(let n), .cname(let n), .ptr(let n): return [rr.name, n]
+        case .soa(let s): return [rr.name, s.mname, s.rname]
+        case .srv(let s): return [rr.name, s.target]
+        case .a, .aaaa, .txt, .opaque: return [rr.name]
         }
-        return out
     }
 
     /// The size of `m` written without compression: an upper bound on `encoded()`.

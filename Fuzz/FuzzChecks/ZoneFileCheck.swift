@@ -43,8 +43,11 @@ public enum ZoneFileCheck {
             try require(back?.answers == [rr], "\(rr) does not survive encode → decode: \(String(describing: back?.answers))")
         }
 
-        // The zone as text, loaded again by the same loader.
-        let text = "$ORIGIN \(zone.apex)\n" + ([zone.soa] + records).map { $0.description + "\n" }.joined()
+        // The zone as text, loaded again by the same loader. libldns reads a name only while its
+        // presentation text is under about 253 characters, and escapes (`\255`) take four per
+        // byte: a zone with such a name is one libldns cannot read back, whatever we print.
+        guard records.allSatisfy({ rr in WireCheck.names(of: rr).allSatisfy { $0.description.utf8.count < 250 } }) else { return }
+        let text = "$ORIGIN \(zone.apex)\n" + (records.contains(zone.soa) ? records : [zone.soa] + records).map { $0.description + "\n" }.joined()
         try write(Array(text.utf8), to: path)
         let reloaded: Zone
         do {
