@@ -2,11 +2,12 @@
 FROM swift:6.3-bookworm AS build
 RUN apt-get update && apt-get install -y --no-install-recommends libldns-dev && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-# Package.swift names test-support and benchmark targets by path; only clusterdns is built.
+# Package.swift names test-support, benchmark and fuzz targets by path; only clusterdns is built.
 COPY Package.swift ./
 COPY Sources ./Sources
 COPY Tests ./Tests
 COPY Benchmarks ./Benchmarks
+COPY Fuzz ./Fuzz
 RUN swift build -c release --static-swift-stdlib --product clusterdns \
  && install -D "$(swift build -c release --show-bin-path)/clusterdns" /out/clusterdns
 

@@ -123,5 +123,16 @@ let package = Package(
             "DNSWire", "ClusterDNSApp", "KubeSources", "TestSupport", "FakeKubeAPI",
             .product(name: "Yams", package: "Yams"),
         ]),
+        // Issue 14: libFuzzer targets (make fuzz). The checks live in FuzzChecks so the fuzzers and
+        // FuzzRegressionTests (every corpus file and saved crash, in make test) run the same code.
+        // Built normally, each Fuzz* executable replays files; with -DFUZZING it is a fuzzer.
+        .systemLibrary(name: "CFuzzer", path: "Fuzz/CFuzzer"),
+        .target(name: "FuzzChecks", dependencies: [
+            "DNSWire", "KubeModel", "RecordIndex", "DNSResponder", "KubeSources", "ClusterDNSApp", "TestSupport", "CLDNS", "CFuzzer",
+        ], path: "Fuzz/FuzzChecks"),
+        .executableTarget(name: "FuzzWire", dependencies: ["FuzzChecks"], path: "Fuzz/FuzzWire"),
+        .executableTarget(name: "FuzzQuery", dependencies: ["FuzzChecks"], path: "Fuzz/FuzzQuery"),
+        .executableTarget(name: "FuzzZoneFile", dependencies: ["FuzzChecks"], path: "Fuzz/FuzzZoneFile"),
+        .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzChecks"]),
     ]
 )

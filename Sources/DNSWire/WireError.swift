@@ -6,7 +6,8 @@ public struct WireError: Error, Equatable, Sendable, CustomStringConvertible {
         case truncated(needed: Int)
         /// Label length byte with the top bits 01 or 10 (RFC 6891 §5: extended labels are gone).
         case badLabelType(UInt8)
-        /// A compression pointer that does not point strictly backwards (RFC 9267 §2).
+        /// A compression pointer that does not point strictly before the labels leading to it
+        /// (RFC 9267 §2): forwards, at itself, or into the name being read.
         case pointerNotBackwards(target: Int)
         /// A compression pointer into the 12-byte header.
         case pointerIntoHeader(target: Int)

@@ -40,13 +40,18 @@ public struct WireReader {
         return Array(bytes[offset..<(offset + n)])
     }
 
-    /// A name, following compression pointers (RFC 1035 §4.1.4). Pointers must point strictly
-    /// before the pointer itself and past the header (RFC 9267 §2), so a name can never loop, and
-    /// a hop limit bounds the work; the expanded name may not pass 255 octets.
+    /// A name, following compression pointers (RFC 1035 §4.1.4). Pointers must point past the
+    /// header and strictly before the labels that lead to them (RFC 9267 §2: a prior occurrence,
+    /// never into the name being read), so a name can never loop and the question of a query can
+    /// never be compressed: a pointer into the name's own labels, behind a label long enough to
+    /// span the pointer, would make its bytes read as a different name. A hop limit bounds the
+    /// work; the expanded name may not pass 255 octets.
     public mutating func readName() throws -> DNSName {
         var out: [UInt8] = []
         out.reserveCapacity(32)
         var pos = offset
+        // Where the labels now being read start: the name itself, then each pointer's target.
+        var segmentStart = offset
         var jumped = false
         var hops = 0
         while true {
@@ -70,12 +75,13 @@ public struct WireReader {
                 guard pos + 1 < bytes.count else { throw WireError(.truncated(needed: 1), at: pos) }
                 let target = Int(len & 0x3F) << 8 | Int(bytes[pos + 1])
                 guard target >= Header.size else { throw WireError(.pointerIntoHeader(target: target), at: pos) }
-                guard target < pos else { throw WireError(.pointerNotBackwards(target: target), at: pos) }
+                guard target < segmentStart else { throw WireError(.pointerNotBackwards(target: target), at: pos) }
                 hops += 1
                 guard hops <= 127 else { throw WireError(.tooManyPointers, at: pos) }
                 if !jumped { offset = pos + 2 }
                 jumped = true
                 pos = target
+                segmentStart = target
             default:
                 throw WireError(.badLabelType(len), at: pos)
             }

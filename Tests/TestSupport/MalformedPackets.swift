@@ -78,6 +78,8 @@ public enum MalformedPackets {
         row("pointer into the header", header() + [0xC0, 0x02] + a, .rcode(.formErr))
         row("pointer forward", header() + [0xC0, 0x20] + a + Array(repeating: 0, count: 20), .rcode(.formErr))
         row("pointer past the end", header() + [0xFF, 0xFF] + a, .rcode(.formErr))
+        // Found by the query fuzzer (Fuzz/regressions/query): it crashed the server.
+        row("pointer into the name's own label", header() + [0x03, 0x05, 0x61, 0x61, 0xC0, 0x0D, 0x62, 0x00, 0x00, 0x01], .rcode(.formErr))
         row("name over 255 octets", header() + Array(repeating: [UInt8(63)] + Array(repeating: 0x61, count: 63), count: 4).flatMap { $0 } + [0] + a, .rcode(.formErr))
         row("pointer loop A→B→A in additional", header(ar: 1) + question() + [0xC0, 0x2E, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0] + [0xC0, 0x2D], .rcode(.formErr))
         row("127 one-letter labels under the zone", header() + question(Array(repeating: [UInt8(1), 0x61], count: 113).flatMap { $0 } + svc.suffix(15)), .rcode(.nxDomain))

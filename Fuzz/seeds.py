@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""Writes the hand-made seeds of Fuzz/corpus/ (real queries and zone files). The rows of the
+malformed table (Tests/TestSupport/MalformedPackets.swift) are run by FuzzRegressionTests
+directly and were written to Fuzz/corpus/{wire,query}/malformed-* by the same test once.
+Run from the repository root: python3 Fuzz/seeds.py"""
+import os, struct
+
+def name(text):
+    out = b""
+    for label in text.rstrip(".").split("."):
+        if label:
+            out += bytes([len(label)]) + label.encode()
+    return out + b"\0"
+
+def query(qname, qtype, edns=None, do=False, options=b"", rd=True, qid=0x1234, cd=False, opcode=0):
+    flags1 = (opcode << 3) | (1 if rd else 0)
+    flags2 = 0x10 if cd else 0
+    ar = 1 if edns is not None else 0
+    msg = struct.pack(">HBBHHHH", qid, flags1, flags2, 1, 0, 0, ar) + name(qname) + struct.pack(">HH", qtype, 1)
+    if edns is not None:
+        msg += b"\0" + struct.pack(">HHBBHH", 41, edns, 0, 0, 0x8000 if do else 0, len(options)) + options
+    return msg
+
+A, NS, CNAME, SOA, PTR, MX, TXT, AAAA, SRV, ANY = 1, 2, 5, 6, 12, 15, 16, 28, 33, 255
+cookie = struct.pack(">HH", 10, 8) + b"\x01\x02\x03\x04\x05\x06\x07\x08"
+queries = {
+    "a-kubernetes": query("kubernetes.default.svc.cluster.local", A),
+    "a-kubernetes-edns": query("kubernetes.default.svc.cluster.local", A, edns=1232),
+    "aaaa-api-edns-do": query("api.shop.svc.cluster.local", AAAA, edns=4096, do=True),
+    "a-mixed-case": query("KuBe-DNS.Kube-System.svc.Cluster.Local", A, edns=1232),
+    "srv-kube-dns-udp": query("_dns._udp.kube-dns.kube-system.svc.cluster.local", SRV),
+    "srv-postgres-edns": query("_postgres._tcp.db.data.svc.cluster.local", SRV, edns=1232),
+    "srv-any-port": query("_http._tcp.svc1.testns.svc.cluster.local", SRV, edns=512),
+    "a-headless": query("db.data.svc.cluster.local", A),
+    "a-headless-host": query("db-0.db.data.svc.cluster.local", A, edns=1232, options=cookie),
+    "a-headless-spec": query("hdls1.testns.svc.cluster.local", A, edns=1232),
+    "any-headless": query("hdls1.testns.svc.cluster.local", ANY),
+    "ptr-cluster-ip": query("1.0.96.10.in-addr.arpa", PTR),
+    "ptr-endpoint": query("20.1.244.10.in-addr.arpa", PTR, edns=1232),
+    "ptr-ipv6": query("0.3.0.0.0.0.0.0.0.0.0.0.0.0.0.0.6.9.0.0.0.1.0.0.0.0.0.0.0.0.d.f.ip6.arpa", PTR, edns=1232),
+    "a-pod-insecure": query("172-0-0-2.testns.pod.cluster.local", A),
+    "cname-externalname": query("payments.shop.svc.cluster.local", A, edns=1232),
+    "cname-loop": query("extloop1.testns.svc.cluster.local", A),
+    "a-zone-file": query("payments.example.internal", AAAA, edns=1232),
+    "cname-zone-file": query("www.example.internal", A),
+    "ns-zone-file": query("example.internal", NS, edns=1232),
+    "soa-cluster": query("cluster.local", SOA),
+    "ns-cluster": query("cluster.local", NS, edns=1232),
+    "txt-dns-version": query("dns-version.cluster.local", TXT),
+    "a-ns-dns": query("ns.dns.cluster.local", A),
+    "mx-nodata": query("web.shop.svc.cluster.local", MX, edns=1232),
+    "a-nxdomain": query("nope.default.svc.cluster.local", A, edns=1232),
+    "a-outside": query("example.com", A, edns=1232),
+    "a-big-edns-tcp": query("hdls1.testns.svc.cluster.local", A, edns=65535, do=True),
+    "notify": query("cluster.local", SOA, opcode=4),
+    "cd-set": query("svc1.testns.svc.cluster.local", A, edns=1232, cd=True),
+}
+
+zones = {
+    "example-internal.zone": open("zones/example.internal.zone", "rb").read(),
+    "relative-names.zone": b"""$TTL 60
+@ IN SOA ns hostmaster 1 3600 600 86400 60
+@ IN NS ns
+ns IN A 192.0.2.1
+ns IN AAAA 2001:db8::1
+_sip._tcp IN SRV 10 60 5060 sip
+sip IN A 192.0.2.7
+alias IN CNAME sip
+txt IN TXT "hello world" "semi;colon" "quote\\"d" \\255
+mail IN MX 10 sip
+1.2.0.192.in-addr IN PTR ns
+*.wild IN A 192.0.2.9
+unknown IN TYPE65300 \\# 3 010203
+""",
+    "multiline-soa.zone": b"""$ORIGIN multi.test.
+$TTL 1h
+@ 3600 IN SOA ns1.multi.test. admin.multi.test. (
+        2024010101 ; serial
+        2h         ; refresh
+        15m
+        1w
+        5m )
+  IN NS ns1
+ns1 300 A 198.51.100.1
+deep.sub.label IN A 198.51.100.2
+""",
+    "no-soa.zone": b"$ORIGIN x.\nwww IN A 192.0.2.1\n",
+    "bad-line.zone": b"$ORIGIN x.\n@ IN SOA ns hm 1 2 3 4 5\nwww IN A 300.1.1.1\n",
+}
+
+def write(folder, files):
+    os.makedirs(folder, exist_ok=True)
+    for n, data in files.items():
+        with open(os.path.join(folder, n), "wb") as f:
+            f.write(data)
+
+write("Fuzz/corpus/query", queries)
+write("Fuzz/corpus/wire", {"query-" + k: v for k, v in queries.items() if k in ("a-kubernetes-edns", "srv-postgres-edns", "ptr-ipv6", "a-headless-host")})
+write("Fuzz/corpus/zonefile", zones)
