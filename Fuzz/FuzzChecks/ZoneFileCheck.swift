@@ -47,8 +47,12 @@ public enum ZoneFileCheck {
         // The zone as text, loaded again by the same loader. libldns reads a name only while its
         // presentation text is under about 253 characters, and escapes (`\255`) take four per
         // byte: a zone with such a name is one libldns cannot read back, whatever we print.
+        // Opaque RDATA (RFC 3597 `\# n hex`) is left out: we print its bytes as they are, and
+        // libldns re-reads them by its own idea of the type, which its text parser does not always
+        // share (it reads "TYPE65 \# ..." as bytes it then rejects as HTTPS wire data).
         guard records.allSatisfy({ rr in WireCheck.names(of: rr).allSatisfy { $0.description.utf8.count < 250 } }) else { return }
-        let text = "$ORIGIN \(zone.apex)\n" + (records.contains(zone.soa) ? records : [zone.soa] + records).map { $0.description + "\n" }.joined()
+        let printable = records.filter { if case .opaque = $0.rdata { return false } else { return true } }
+        let text = "$ORIGIN \(zone.apex)\n" + (printable.contains(zone.soa) ? printable : [zone.soa] + printable).map { $0.description + "\n" }.joined()
         try write(Array(text.utf8), to: path)
         let reloaded: Zone
         do {
@@ -56,7 +60,7 @@ public enum ZoneFileCheck {
         } catch {
             throw CheckFailure("the zone printed as text does not load: \(error)\n\(text)")
         }
-        let a = Set(records), b = Set(reloaded.allRecords())
+        let a = Set(printable), b = Set(reloaded.allRecords())
         try require(reloaded.apex == zone.apex && a == b,
                     "the zone printed as text loads as a different zone:\n\(text)\nonly first: \(a.subtracting(b))\nonly reloaded: \(b.subtracting(a))")
     }
