@@ -27,9 +27,9 @@ nsd_conf "$PORT_N" cluster.local in-addr.arpa ip6.arpa > "$OUT/nsd.conf"
 # clusterdns as deployed (query metrics recorded, /metrics on a loopback port), and with metrics
 # off (no /metrics listener: nothing recorded on the query path), to show what recording costs.
 OPS="--health-listen off --ready-listen off --lameduck 0"
-setsid taskset -c 0 "$BIN" serve --zones "$OUT/zones" --listen 127.0.0.1:$PORT_C --log-level warning $OPS --metrics-listen 127.0.0.1:0 &
+setsid taskset -c 0 "$BIN" serve --zones "$OUT/zones" --upstream off --listen 127.0.0.1:$PORT_C --log-level warning $OPS --metrics-listen 127.0.0.1:0 &
 CPID=$!
-setsid taskset -c 0 "$BIN" serve --zones "$OUT/zones" --listen 127.0.0.1:$PORT_Q --log-level warning $OPS --metrics-listen off &
+setsid taskset -c 0 "$BIN" serve --zones "$OUT/zones" --upstream off --listen 127.0.0.1:$PORT_Q --log-level warning $OPS --metrics-listen off &
 QPID=$!
 setsid taskset -c 0 nsd -d -c "$OUT/nsd.conf" &
 NPID=$!
