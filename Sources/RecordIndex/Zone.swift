@@ -77,9 +77,10 @@ public struct Node: Sendable, Hashable {
         return true
     }
 
-    /// Each RRset's type, record count and where its body starts and ends.
-    var headers: [(type: RecordType, records: Int, additional: Int, body: Range<Int>)] {
-        var out: [(RecordType, Int, Int, Range<Int>)] = []
+    typealias Header = (type: RecordType, records: Int, additional: Int, body: Range<Int>)
+
+    /// Calls `body` with each RRset's header until it returns false. No allocation.
+    private func eachHeader(_ body: (Header) -> Bool) {
         var i = 1 + Int(wire[0])
         let count = Int(wire[i])
         i += 1
@@ -89,51 +90,103 @@ public struct Node: Sendable, Hashable {
             let additional = Int(wire[i + 4]) << 8 | Int(wire[i + 5])
             let length = Int(wire[i + 6]) << 24 | Int(wire[i + 7]) << 16 | Int(wire[i + 8]) << 8 | Int(wire[i + 9])
             i += 10
-            out.append((type, records, additional, i..<(i + length)))
+            guard body((type, records, additional, i..<(i + length))) else { return }
             i += length
         }
-        return out
+    }
+
+    private func header(where match: (RecordType) -> Bool) -> Header? {
+        var found: Header?
+        eachHeader { h in
+            if match(h.type) { found = h; return false }
+            return true
+        }
+        return found
     }
 
     public var isEmpty: Bool { wire[1 + Int(wire[0])] == 0 }
 
     /// Records by type, read from the headers alone.
-    public var recordCounts: [(RecordType, Int)] { headers.map { ($0.type, $0.records) } }
+    public var recordCounts: [(RecordType, Int)] {
+        var out: [(RecordType, Int)] = []
+        eachHeader { out.append(($0.type, $0.records)); return true }
+        return out
+    }
 
     /// The RRset of `type`, its records owned by `owner` (the question's name, which equals the
     /// node's; pass nil for the node's own spelling).
     public func rrset(_ type: RecordType, owner: DNSName? = nil) -> RRSet? {
-        guard let h = headers.first(where: { $0.type == type }) else { return nil }
+        guard let h = header(where: { $0 == type }) else { return nil }
         return decode(h, owner: owner ?? name)
     }
 
     /// The first RRset built (RFC 8482: one RRset answers ANY).
     public func firstRRSet(owner: DNSName? = nil) -> RRSet? {
-        headers.first.map { decode($0, owner: owner ?? name) }
+        header(where: { _ in true }).map { decode($0, owner: owner ?? name) }
     }
 
     /// Every RRset, in the order they were built.
     public var rrsets: [RRSet] {
         let owner = name
-        return headers.map { decode($0, owner: owner) }
+        var out: [RRSet] = []
+        eachHeader { out.append(decode($0, owner: owner)); return true }
+        return out
     }
 
-    private func decode(_ h: (type: RecordType, records: Int, additional: Int, body: Range<Int>), owner: DNSName) -> RRSet {
-        var reader = WireReader(wire, offset: h.body.lowerBound)
+    /// Reads an RRset back. The types the index writes are read directly (a name costs its one
+    /// array, an IPv4 address nothing); any other type goes through the wire reader.
+    private func decode(_ h: Header, owner: DNSName) -> RRSet {
         var records: [ResourceRecord] = []
         var additional: [ResourceRecord] = []
         records.reserveCapacity(h.records)
+        var i = h.body.lowerBound
         for k in 0..<(h.records + h.additional) {
-            // Written by `init` from valid records: reading them back cannot fail.
-            guard case .record(var rr)? = try? reader.readEntry() else { break }
+            let start = i
+            let rrOwner: DNSName
             if k < h.records {
-                rr.name = owner
-                records.append(rr)
+                rrOwner = owner
+                i += 1  // the root written in place of the owner
             } else {
-                additional.append(rr)
+                rrOwner = name(at: &i)
             }
+            let type = RecordType(rawValue: u16(i))
+            let cls = RecordClass(rawValue: u16(i + 2))
+            let ttl = UInt32(u16(i + 4)) << 16 | UInt32(u16(i + 6))
+            let length = Int(u16(i + 8))
+            i += 10
+            let end = i + length
+            let rdata: RData
+            switch type {
+            case .a where length == 4:
+                rdata = .a(.v4(wire[i], wire[i + 1], wire[i + 2], wire[i + 3]))
+            case .ns, .cname, .ptr:
+                var at = i
+                let n = name(at: &at)
+                rdata = type == .ns ? .ns(n) : type == .cname ? .cname(n) : .ptr(n)
+            case .srv:
+                var at = i + 6
+                rdata = .srv(.init(priority: u16(i), weight: u16(i + 2), port: u16(i + 4), target: name(at: &at)))
+            default:
+                // Written by `init` from valid records: reading them back cannot fail.
+                var reader = WireReader(wire, offset: start)
+                guard case .record(let rr)? = try? reader.readEntry() else { i = end; continue }
+                rdata = rr.rdata
+            }
+            i = end
+            let rr = ResourceRecord(name: rrOwner, type: type, recordClass: cls, ttl: ttl, rdata: rdata)
+            if k < h.records { records.append(rr) } else { additional.append(rr) }
         }
         return RRSet(type: h.type, records: records, additional: additional)
+    }
+
+    private func u16(_ i: Int) -> UInt16 { UInt16(wire[i]) << 8 | UInt16(wire[i + 1]) }
+
+    /// The uncompressed name at `i`, advancing past it.
+    private func name(at i: inout Int) -> DNSName {
+        let start = i
+        while wire[i] != 0 { i += Int(wire[i]) + 1 }
+        i += 1
+        return DNSName(validatedWire: Array(wire[start..<i]))
     }
 }
 
