@@ -72,7 +72,9 @@ public struct QueryProcessor: Sendable {
         self.forwarding = forwarding
     }
 
-    public func respond(to query: [UInt8], transport: Transport, snapshot: Snapshot) -> Outcome {
+    /// `rotation` starts each A and AAAA set of the answer at its `rotation % count`th record
+    /// (`loadbalance`; 0 keeps the stored order).
+    public func respond(to query: [UInt8], transport: Transport, snapshot: Snapshot, rotation: Int = 0) -> Outcome {
         // 1. Header ladder.
         guard query.count >= Header.size else { return .drop(.short) }
         let header = Header(bytes: query)
@@ -118,7 +120,7 @@ public struct QueryProcessor: Sendable {
         // 5. Decide, then encode (or hand over to the forwarder).
         switch Responder.resolve(question, in: snapshot, forwarding: forwarding) {
         case .answer(let answer):
-            return encode(header, questionBytes, question, answer, edns: edns, limit: limit)
+            return encode(header, questionBytes, question, answer, edns: edns, limit: limit, rotation: rotation)
         case .forward(let target, let prefix):
             return .forward(ForwardRequest(header: header, question: question, questionBytes: Array(questionBytes), edns: edns,
                                            limit: limit, transport: transport, target: target, prefix: prefix))
@@ -178,7 +180,8 @@ public struct QueryProcessor: Sendable {
         return .reply(w.finish(), ReplyInfo(rcode: rcode))
     }
 
-    func encode(_ query: Header, _ question: ArraySlice<UInt8>, _ parsed: Question, _ answer: Answer, edns: EDNS?, limit: Int) -> Outcome {
+    func encode(_ query: Header, _ question: ArraySlice<UInt8>, _ parsed: Question, _ answer: Answer, edns: EDNS?, limit: Int,
+                rotation: Int = 0) -> Outcome {
         var w = MessageWriter(limit: limit, header: responseHeader(query, answer.rcode, authoritative: answer.authoritative,
                                                                    recursionAvailable: answer.recursionAvailable))
         w.appendQuestion(verbatim: question)
@@ -186,7 +189,7 @@ public struct QueryProcessor: Sendable {
         if let reply { w.reserve(reply.wireSize) }
         var truncated = false
         for set in answer.answer where !truncated {
-            truncated = !w.append(set, to: .answer)
+            truncated = !w.append(set, to: .answer, rotate: rotation)
         }
         if !truncated {
             for set in answer.authority where !truncated {

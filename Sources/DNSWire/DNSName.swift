@@ -146,10 +146,48 @@ extension DNSName: Hashable {
     /// FNV-1a over the case-folded wire bytes: equal for names equal under RFC 4343. A key that
     /// needs no allocation, for maps that keep the name itself elsewhere.
     public var foldedHash: UInt64 {
+        wire.withUnsafeBytes { DNSName.foldedHash($0, 0..<$0.count) }
+    }
+
+    /// `foldedHash` of the uncompressed name in `bytes[range]` (a question read in place).
+    @inlinable
+    public static func foldedHash(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) -> UInt64 {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in wire {
-            h = (h ^ UInt64(DNSName.fold(b))) &* 0x100_0000_01b3
+        for i in range {
+            h = (h ^ UInt64(fold(bytes[i]))) &* 0x100_0000_01b3
         }
         return h
+    }
+
+    /// How many labels the uncompressed name `bytes[range]` has above `ancestor`, or nil when it
+    /// is not at or below it. No allocation.
+    public static func labelsAbove(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, _ ancestor: DNSName) -> Int? {
+        ancestor.wire.withUnsafeBytes { a in
+            var i = range.lowerBound
+            var n = 0
+            while true {
+                let remaining = range.upperBound - i
+                if remaining == a.count {
+                    return equalFolded(bytes, i..<range.upperBound, a, 0..<a.count) ? n : nil
+                }
+                if remaining < a.count || bytes[i] == 0 { return nil }
+                i += Int(bytes[i]) + 1
+                n += 1
+            }
+        }
+    }
+
+    /// Whether the uncompressed names `a[ra]` and `b[rb]` are equal ignoring case.
+    @inlinable
+    public static func equalFolded(_ a: UnsafeRawBufferPointer, _ ra: Range<Int>, _ b: UnsafeRawBufferPointer, _ rb: Range<Int>) -> Bool {
+        guard ra.count == rb.count else { return false }
+        var i = ra.lowerBound, j = rb.lowerBound
+        while i < ra.upperBound {
+            let x = a[i], y = b[j]
+            if x != y && fold(x) != fold(y) { return false }
+            i += 1
+            j += 1
+        }
+        return true
     }
 }

@@ -1,215 +1,191 @@
-/// Writes a DNS message into one buffer: name compression (RFC 1035 §4.1.4), RRsets appended
-/// whole or not at all, room for the OPT record reserved before any record is written, so the
-/// OPT survives truncation (RFC 6891 §7, RFC 8906 §8.2.7).
+/// A DNS message built from record values into a growing array (errors, forwarded and cached
+/// answers, everything off the direct path). The encoding itself is `WireCore`'s, shared with
+/// `DirectWriter`: each record is first put in its uncompressed form, then written compressed.
 public struct MessageWriter {
     public enum Section: Int { case answer = 0, authority = 1, additional = 2 }
 
-    public private(set) var bytes: [UInt8]
-    /// Size the message may not exceed.
-    public let limit: Int
-    private var reserved = 0
-    /// Offsets of label starts already in the message: the candidates for compression pointers.
-    private var targets: [Int] = []
-    private var qdCount: UInt16 = 0
-    private var counts: (UInt16, UInt16, UInt16) = (0, 0, 0)
-    private static let maxTargets = 512
+    private var core: WireCore<ArrayStorage>
+    /// One record's uncompressed bytes, reused.
+    private var scratch: [UInt8] = []
 
     public init(limit: Int = 65535, header: Header) {
-        self.limit = min(limit, 65535)
-        bytes = []
-        bytes.reserveCapacity(min(self.limit, 1232))
-        bytes.append(UInt8(header.id >> 8))
-        bytes.append(UInt8(header.id & 0xFF))
-        let (f1, f2) = header.flagBytes
-        bytes.append(f1)
-        bytes.append(f2)
-        bytes.append(contentsOf: repeatElement(0, count: 8))
+        var storage = ArrayStorage()
+        storage.bytes.reserveCapacity(min(limit, 1232))
+        core = WireCore(storage, limit: limit, header: header)
     }
 
+    public var bytes: [UInt8] { core.s.bytes }
+    /// Size the message may not exceed.
+    public var limit: Int { core.limit }
     /// Bytes written so far plus the space reserved for OPT.
-    public var size: Int { bytes.count + reserved }
+    public var size: Int { core.size }
 
     /// Sets or clears TC in the header already written.
     public mutating func setTruncated(_ on: Bool) {
-        if on { bytes[2] |= 0x02 } else { bytes[2] &= ~0x02 }
+        let b = core.s.byte(2)
+        core.s.set(2, on ? b | 0x02 : b & ~0x02)
     }
 
     /// Copies a question exactly as the client sent it (name bytes in its case, type, class):
     /// owners equal to it then compress to offset 12 and keep the client's case (DESIGN.md).
     /// The bytes must be an uncompressed name followed by four bytes.
     public mutating func appendQuestion(verbatim question: ArraySlice<UInt8>) {
-        var i = question.startIndex
-        while question[i] != 0 {
-            registerTarget(bytes.count + (i - question.startIndex))
-            i += Int(question[i]) + 1
-        }
-        bytes.append(contentsOf: question)
-        qdCount += 1
+        question.withUnsafeBytes { core.appendQuestion(verbatim: $0, 0..<$0.count) }
     }
 
     public mutating func appendQuestion(_ q: Question) {
-        writeName(q.name, compress: true)
-        appendUInt16(q.type.rawValue)
-        appendUInt16(q.recordClass.rawValue)
-        qdCount += 1
+        q.name.wire.withUnsafeBytes { _ = core.writeName($0, 0, compress: true) }
+        core.u16(q.type.rawValue)
+        core.u16(q.recordClass.rawValue)
+        core.counts.qd += 1
     }
 
     /// Keeps `n` bytes free for a record written at the end (the OPT).
     public mutating func reserve(_ n: Int) {
-        reserved += n
+        core.reserved += n
     }
 
-    /// Appends an RRset whole. Returns false, leaving the message as it was, when it does not fit.
+    /// Appends an RRset whole. Returns false, leaving the message as it was, when it does not
+    /// fit. `rotate` starts an A or AAAA set at its `rotate % count`th record (`loadbalance`).
     @discardableResult
-    public mutating func append<C: Collection>(_ records: C, to section: Section) -> Bool where C.Element == ResourceRecord {
-        let mark = bytes.count
-        let markTargets = targets.count
+    public mutating func append<C: Collection>(_ records: C, to section: Section, rotate: Int = 0) -> Bool where C.Element == ResourceRecord {
+        let mark = core.mark
         for rr in records {
-            writeRecord(rr)
-            if bytes.count + reserved > limit { break }
+            scratch.removeAll(keepingCapacity: true)
+            rr.appendUncompressed(to: &scratch)
+            scratch.withUnsafeBytes { _ = core.writeRecord($0, at: 0, owner: .inPlace) }
+            if core.overLimit { break }
         }
-        guard bytes.count + reserved <= limit else {
-            bytes.removeSubrange(mark...)
-            targets.removeSubrange(markTargets...)
-            return false
+        if rotate != 0, let first = records.first, first.type == .a || first.type == .aaaa {
+            core.rotate(since: mark, records: records.count, by: rotate)
         }
-        let n = UInt16(records.count)
-        switch section {
-        case .answer: counts.0 += n
-        case .authority: counts.1 += n
-        case .additional: counts.2 += n
-        }
-        return true
+        return core.commit(mark, records: records.count, section: section)
     }
 
     /// Writes the OPT record (into the space reserved for it) and returns the finished message.
     public mutating func finish(edns: EDNS? = nil) -> [UInt8] {
-        var ar = counts.2
-        if let edns {
-            reserved = max(0, reserved - edns.wireSize)
-            bytes.append(0)  // root owner
-            appendUInt16(RecordType.opt.rawValue)
-            appendUInt16(edns.udpPayloadSize)
-            bytes.append(edns.extendedRcodeHigh)
-            bytes.append(edns.version)
-            appendUInt16((edns.dnssecOK ? 0x8000 : 0) | (edns.otherFlags & 0x7FFF))
-            appendUInt16(UInt16(edns.options.reduce(0) { $0 + 4 + $1.data.count }))
-            for o in edns.options {
-                appendUInt16(o.code)
-                appendUInt16(UInt16(o.data.count))
-                bytes.append(contentsOf: o.data)
-            }
-            ar += 1
+        core.finish(edns: edns)
+        return core.s.bytes
+    }
+}
+
+/// The array `MessageWriter` grows.
+struct ArrayStorage: WireStorage {
+    var bytes: [UInt8] = []
+    var targets: [Int] = []
+
+    var count: Int { bytes.count }
+    var fits: Bool { true }
+    func byte(_ i: Int) -> UInt8 { bytes[i] }
+    mutating func set(_ i: Int, _ v: UInt8) { bytes[i] = v }
+    mutating func append(_ b: UInt8) { bytes.append(b) }
+    mutating func append(_ src: UnsafeRawBufferPointer, _ range: Range<Int>) {
+        bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: src[range]))
+    }
+    mutating func truncate(_ n: Int) { bytes.removeSubrange(n...) }
+    var targetCount: Int { targets.count }
+    func target(_ i: Int) -> Int { targets[i] }
+    mutating func appendTarget(_ offset: Int) { targets.append(offset) }
+    mutating func truncateTargets(_ n: Int) { targets.removeSubrange(n...) }
+}
+
+/// A reply written straight into a caller's buffer, with the compression table in a caller's
+/// (stack) buffer: no allocation. Same encoding as `MessageWriter`. Writes past the buffer are
+/// counted, not made, and show as `overLimit`; the RRset being written is then taken back.
+public struct DirectWriter {
+    private var core: WireCore<UnsafeStorage>
+
+    /// Compression targets a message keeps (the rest of its names are written whole).
+    public static let targetCapacity = 512
+
+    /// Calls `body` with a compression table on the stack.
+    @inlinable
+    public static func withTargets<R>(_ body: (UnsafeMutableBufferPointer<UInt16>) throws -> R) rethrows -> R {
+        try withUnsafeTemporaryAllocation(of: UInt16.self, capacity: targetCapacity) { try body($0) }
+    }
+
+    /// `buffer` and `targets` must outlive the writer. A buffer smaller than `limit` is fine:
+    /// what does not fit shows as `overflowed`.
+    public init(into buffer: UnsafeMutableRawBufferPointer, targets: UnsafeMutableBufferPointer<UInt16>, limit: Int, header: Header) {
+        core = WireCore(UnsafeStorage(base: buffer, targets: targets), limit: limit, header: header)
+    }
+
+    public typealias Mark = (count: Int, targets: Int)
+
+    public var mark: Mark { core.mark }
+    public var count: Int { core.s.count }
+    public var overLimit: Bool { core.overLimit }
+    /// True once any write went past the buffer's end, even if taken back since: the reply may
+    /// differ from one written with room (additional records left out), so the caller should
+    /// not send it.
+    public var overflowed: Bool { core.s.overflowed }
+
+    public mutating func appendQuestion(verbatim bytes: UnsafeRawBufferPointer, _ range: Range<Int>) {
+        core.appendQuestion(verbatim: bytes, range)
+    }
+
+    public mutating func reserve(_ n: Int) { core.reserved += n }
+
+    /// One record from its uncompressed form at `at`; returns the offset past it in `src`.
+    @discardableResult
+    public mutating func writeRecord(_ src: UnsafeRawBufferPointer, at: Int, owner: RecordOwner) -> Int {
+        core.writeRecord(src, at: at, owner: owner)
+    }
+
+    /// Counts the records written since `mark`, or takes them back when they passed the limit.
+    public mutating func commit(_ mark: Mark, records: Int, section: MessageWriter.Section) -> Bool {
+        core.commit(mark, records: records, section: section)
+    }
+
+    public mutating func rollback(_ mark: Mark) { core.rollback(mark) }
+
+    public mutating func rotate(since mark: Mark, records: Int, by k: Int) {
+        core.rotate(since: mark, records: records, by: k)
+    }
+
+    /// Writes the OPT and the counts; returns the message's length.
+    public mutating func finish(edns: EDNS?) -> Int {
+        core.finish(edns: edns)
+        return core.s.count
+    }
+}
+
+struct UnsafeStorage: WireStorage {
+    let base: UnsafeMutableRawBufferPointer
+    let targets: UnsafeMutableBufferPointer<UInt16>
+    var count = 0
+    var targetCount = 0
+    var overflowed = false
+
+    init(base: UnsafeMutableRawBufferPointer, targets: UnsafeMutableBufferPointer<UInt16>) {
+        self.base = base
+        self.targets = targets
+    }
+
+    var fits: Bool { count <= base.count }
+    @inline(__always) func byte(_ i: Int) -> UInt8 { base[i] }
+    @inline(__always) mutating func set(_ i: Int, _ v: UInt8) { if i < base.count { base[i] = v } }
+    @inline(__always) mutating func append(_ b: UInt8) {
+        if count < base.count { base[count] = b } else { overflowed = true }
+        count += 1
+    }
+    @inline(__always) mutating func append(_ src: UnsafeRawBufferPointer, _ range: Range<Int>) {
+        let n = range.count
+        if count + n <= base.count, n > 0 {
+            (base.baseAddress! + count).copyMemory(from: src.baseAddress! + range.lowerBound, byteCount: n)
+        } else if n > 0 {
+            overflowed = true
         }
-        put16(qdCount, at: 4)
-        put16(counts.0, at: 6)
-        put16(counts.1, at: 8)
-        put16(ar, at: 10)
-        return bytes
+        count += n
     }
-
-    // MARK: - Records and names
-
-    private mutating func writeRecord(_ rr: ResourceRecord) {
-        writeName(rr.name, compress: true)
-        appendUInt16(rr.type.rawValue)
-        appendUInt16(rr.recordClass.rawValue)
-        appendUInt16(UInt16(rr.ttl >> 16))
-        appendUInt16(UInt16(rr.ttl & 0xFFFF))
-        let lengthAt = bytes.count
-        appendUInt16(0)
-        switch rr.rdata {
-        // RFC 3597 §4: only the RFC 1035 types may have their RDATA names compressed.
-        case .ns(let n), .cname(let n), .ptr(let n):
-            writeName(n, compress: true)
-        case .soa(let soa):
-            writeName(soa.mname, compress: true)
-            writeName(soa.rname, compress: true)
-            for v in [soa.serial, soa.refresh, soa.retry, soa.expire, soa.minimum] {
-                appendUInt16(UInt16(v >> 16))
-                appendUInt16(UInt16(v & 0xFFFF))
-            }
-        case .srv(let srv):
-            // RFC 2782: no compression in SRV. Its target is registered for later pointers.
-            appendUInt16(srv.priority)
-            appendUInt16(srv.weight)
-            appendUInt16(srv.port)
-            writeName(srv.target, compress: false)
-        default:
-            rr.rdata.appendUncompressed(to: &bytes)
-        }
-        put16(UInt16(truncatingIfNeeded: bytes.count - lengthAt - 2), at: lengthAt)
+    mutating func truncate(_ n: Int) { count = n }
+    func target(_ i: Int) -> Int { Int(targets[i]) }
+    mutating func appendTarget(_ offset: Int) {
+        guard targetCount < targets.count else { return }
+        targets[targetCount] = UInt16(offset)
+        targetCount += 1
     }
-
-    private mutating func writeName(_ name: DNSName, compress: Bool) {
-        let w = name.wire
-        var i = 0
-        // Label starts of this name become targets only once the name is complete: a pointer
-        // into a name still being written would lead past the end.
-        let firstNew = bytes.count
-        var newLabels = 0
-        defer {
-            var offset = firstNew
-            for _ in 0..<newLabels {
-                registerTarget(offset)
-                offset += Int(bytes[offset]) + 1
-            }
-        }
-        while w[i] != 0 {
-            if compress, let target = findSuffix(w, from: i) {
-                appendUInt16(0xC000 | UInt16(target))
-                return
-            }
-            let len = Int(w[i])
-            bytes.append(contentsOf: w[i...(i + len)])
-            newLabels += 1
-            i += len + 1
-        }
-        bytes.append(0)
-    }
-
-    private mutating func registerTarget(_ offset: Int) {
-        if offset < 0x3FFF && targets.count < MessageWriter.maxTargets { targets.append(offset) }
-    }
-
-    /// The offset of an earlier name equal (ignoring case) to the suffix of `w` starting at `i`.
-    private func findSuffix(_ w: [UInt8], from i: Int) -> Int? {
-        for t in targets where matches(at: t, w, from: i) { return t }
-        return nil
-    }
-
-    private func matches(at offset: Int, _ w: [UInt8], from start: Int) -> Bool {
-        var p = offset
-        var k = start
-        while true {
-            while bytes[p] & 0xC0 == 0xC0 {
-                p = Int(bytes[p] & 0x3F) << 8 | Int(bytes[p + 1])
-            }
-            let len = bytes[p]
-            guard len == w[k] else { return false }
-            if len == 0 { return true }
-            var j = 1
-            while j <= Int(len) {
-                let a = bytes[p + j], b = w[k + j]
-                if a != b && DNSName.fold(a) != DNSName.fold(b) { return false }
-                j += 1
-            }
-            p += Int(len) + 1
-            k += Int(len) + 1
-        }
-    }
-
-    @inline(__always)
-    private mutating func appendUInt16(_ v: UInt16) {
-        bytes.append(UInt8(v >> 8))
-        bytes.append(UInt8(v & 0xFF))
-    }
-
-    @inline(__always)
-    private mutating func put16(_ v: UInt16, at i: Int) {
-        bytes[i] = UInt8(v >> 8)
-        bytes[i + 1] = UInt8(v & 0xFF)
-    }
+    mutating func truncateTargets(_ n: Int) { targetCount = n }
 }
 
 extension RData {

@@ -42,6 +42,15 @@ public final class Snapshot: Sendable {
         for zone in zones where name.isSubdomain(of: zone.apex) { return zone }
         return nil
     }
+
+    /// The closest enclosing zone of the uncompressed name in `bytes[range]` (a question read in
+    /// place), and how many labels the name has above its apex.
+    public func zone(for bytes: UnsafeRawBufferPointer, _ range: Range<Int>) -> (zone: Zone, depth: Int)? {
+        for zone in zones {
+            if let depth = DNSName.labelsAbove(bytes, range, zone.apex) { return (zone, depth) }
+        }
+        return nil
+    }
 }
 
 extension Snapshot {

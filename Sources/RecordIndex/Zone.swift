@@ -77,7 +77,29 @@ public struct Node: Sendable, Hashable {
         return true
     }
 
-    typealias Header = (type: RecordType, records: Int, additional: Int, body: Range<Int>)
+    /// Where one RRset lies in `wire`: its records (each starting with a one-byte placeholder
+    /// owner), then its additional records (whole), all uncompressed.
+    public typealias Header = (type: RecordType, records: Int, additional: Int, body: Range<Int>)
+
+    /// The owner's bytes in `wire`.
+    public var ownerRange: Range<Int> { 1..<(1 + Int(wire[0])) }
+
+    /// Calls `body` with the node's bytes (for `Header` ranges and `ownerRange`).
+    @inlinable
+    public func withWire<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try wire.withUnsafeBytes(body)
+    }
+
+    /// The RRset of `type`, as a range of `wire`. No allocation.
+    public func set(_ type: RecordType) -> Header? { header(where: { $0 == type }) }
+
+    /// The first RRset built, as a range of `wire`.
+    public var firstSet: Header? { header(where: { _ in true }) }
+
+    /// True when the owner equals the name in `bytes[range]`, ignoring case. No allocation.
+    func owned(by bytes: UnsafeRawBufferPointer, _ range: Range<Int>) -> Bool {
+        wire.withUnsafeBytes { DNSName.equalFolded($0, ownerRange, bytes, range) }
+    }
 
     /// Calls `body` with each RRset's header until it returns false. No allocation.
     private func eachHeader(_ body: (Header) -> Bool) {
@@ -236,6 +258,16 @@ public struct NodeMap: Sendable, Equatable {
         }
     }
 
+    /// The node owning the uncompressed name in `bytes[range]`, whose `foldedHash` is `hash`:
+    /// a lookup straight from a received question, building no name.
+    public func node(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, hash: UInt64) -> Node? {
+        switch tree[hash] {
+        case nil: return nil
+        case .one(let n)?: return n.owned(by: bytes, range) ? n : nil
+        case .many(let list)?: return list.first { $0.owned(by: bytes, range) }
+        }
+    }
+
     /// Removes the nodes stored under `hash` that `remove` picks; returns how many went.
     @discardableResult
     mutating func removeNodes(hash: UInt64, where remove: (Node) -> Bool) -> [Node] {
@@ -283,6 +315,8 @@ public struct Zone: Sendable {
     public let synced: Bool
     /// Records by type, for `clusterdns_index_records`; kept by the builder, not recounted.
     public let recordsByType: [RecordType: Int]
+    /// `soa` in uncompressed wire form, owner included: what a negative answer copies.
+    public let soaWire: [UInt8]
 
     public init(apex: DNSName, kind: Kind, soa: ResourceRecord, nodes: NodeMap, insecurePodNamespaces: Set<String>? = nil,
                 ttl: UInt32, synced: Bool = true, recordsByType: [RecordType: Int]? = nil) {
@@ -293,6 +327,9 @@ public struct Zone: Sendable {
         self.insecurePodNamespaces = insecurePodNamespaces
         self.ttl = ttl
         self.synced = synced
+        var soaWire: [UInt8] = []
+        soa.appendUncompressed(to: &soaWire)
+        self.soaWire = soaWire
         self.recordsByType = recordsByType ?? nodes.all.reduce(into: [:]) { counts, node in
             for (type, n) in node.recordCounts { counts[type, default: 0] += n }
         }
