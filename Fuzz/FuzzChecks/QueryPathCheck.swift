@@ -6,7 +6,7 @@ import RecordIndex
 import TestSupport
 
 /// Target `query`: any bytes, as a UDP datagram and as a TCP message, through
-/// `QueryProcessor.respond` against fixed snapshots (the repository's `zones/`, and the spec
+/// `QueryProcessor.respond` (and `respondDirect`, which must reply identically or not at all) against fixed snapshots (the repository's `zones/`, and the spec
 /// world plus a Service too big for UDP, each loaded by `OfflineTools.load`), without forwarding. Every input is dropped only
 /// for the two reasons a header can give; every reply decodes with our reader and with libldns,
 /// is a response to this query (ID, opcode, RD, CD echoed), echoes the question byte for byte
@@ -148,6 +148,12 @@ public enum QueryPathCheck {
     static func checkOne(_ query: [UInt8], _ transport: QueryProcessor.Transport, _ snapshot: Snapshot, _ world: String) throws -> (Message, Int)? {
         let outcome = processor.respond(to: query, transport: transport, snapshot: snapshot)
         let what = "\(world), \(transport)"
+        // The direct path (what the server tries first) answers exactly as the long way, or not.
+        do {
+            try DirectAnswerCheck.compare(query, snapshot, processor: processor, transport: transport, rotation: query.count)
+        } catch {
+            throw CheckFailure("\(what): \(error)")
+        }
         guard let e = expectation(query) else {
             try require(outcome == .drop(.short), "\(what): a \(query.count)-byte message gave \(outcome), not a drop")
             return nil

@@ -74,13 +74,14 @@ struct WireCore<S: WireStorage> {
     /// The question exactly as the client sent it: an uncompressed name and four bytes. Owners
     /// equal to it then compress to offset 12 and keep the client's case (DESIGN.md).
     mutating func appendQuestion(verbatim q: UnsafeRawBufferPointer, _ range: Range<Int>) {
-        var i = range.lowerBound
-        while q[i] != 0 {
-            registerTarget(s.count + (i - range.lowerBound))
-            i += Int(q[i]) + 1
-        }
+        let start = s.count
         s.append(q, range)
         counts.qd += 1
+        var i = range.lowerBound
+        while q[i] != 0 {
+            registerTarget(start + (i - range.lowerBound))  // none unless the question fit
+            i += Int(q[i]) + 1
+        }
     }
 
     /// The uncompressed name at `start` in `src`, compressed against the names already written.
