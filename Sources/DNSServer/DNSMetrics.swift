@@ -11,8 +11,8 @@ import Synchronization
 /// `clusterdns_`. Labels are low-cardinality by construction: zones we serve, a fixed type list,
 /// rcodes, proto and family; never names or client addresses.
 ///
-/// The five per-query families are tallied by each listener in plain integers under its own,
-/// uncontended lock and rendered at scrape time; recording them through swift-prometheus's
+/// The five per-query families are tallied by each listener on each event loop in plain
+/// integers, with no lock, and rendered at scrape time; recording them through swift-prometheus's
 /// histograms (a lock and a generic bucket walk each) cost 10–25 % CPU per query in `make bench`.
 /// Everything else goes through the swift-prometheus registry.
 public final class DNSMetrics: Sendable {
@@ -31,9 +31,10 @@ public final class DNSMetrics: Sendable {
         self.recordQueries = recordQueries
     }
 
-    /// One per UDP socket and one per TCP listener.
-    func recorder(server: String, proto: String, logger: Logger, logQueries: Bool) -> QueryRecorder {
-        let r = QueryRecorder(server: "dns://\(server)", proto: proto, record: recordQueries, logger: logger, logQueries: logQueries)
+    /// One per UDP socket, and one per TCP listener and event loop.
+    func recorder(server: String, proto: String, logger: Logger, logQueries: Bool, loop: EventLoop) -> QueryRecorder {
+        let r = QueryRecorder(server: "dns://\(server)", proto: proto, record: recordQueries, logger: logger, logQueries: logQueries,
+                              loop: loop)
         recorders.withLock { $0.append(r) }
         return r
     }
@@ -55,8 +56,9 @@ public final class DNSMetrics: Sendable {
             .set(Double(snapshot.tcpOpen))
     }
 
-    /// The query families in Prometheus text format, summed over the listeners.
-    public func emitQueryFamilies(into out: inout String) {
+    /// The query families in Prometheus text format, summed over the listeners. Each recorder is
+    /// read on its own event loop.
+    public func emitQueryFamilies(into out: inout String) async {
         guard recordQueries else { return }
         var requests: [[String]: Int] = [:]
         var responses: [[String]: Int] = [:]
@@ -65,17 +67,16 @@ public final class DNSMetrics: Sendable {
         var responseSizes: [[String]: BucketCounts] = [:]
         for recorder in recorders.withLock({ $0 }) {
             let (server, proto) = (recorder.server, recorder.proto)
-            recorder.book.withLock { book in
-                for (key, t) in book.requests {
-                    let zone = Self.zoneLabel(key.zone), type = Self.typeLabels[key.type] ?? "other"
-                    requests[[server, zone, proto, "\(key.family)", type], default: 0] += t.count
-                    durations[[server, zone, type], default: BucketCounts(Self.durationBucketsNanos.count)].add(t.duration)
-                    requestSizes[[server, zone, proto], default: BucketCounts(Self.sizeBuckets.count)].add(t.requestSize)
-                    responseSizes[[server, zone, proto], default: BucketCounts(Self.sizeBuckets.count)].add(t.responseSize)
-                }
-                for (key, n) in book.responses {
-                    responses[[server, Self.zoneLabel(key.zone), "\(ResponseCode(rawValue: key.rcode))"], default: 0] += n
-                }
+            let book = await recorder.read()
+            for (key, t) in book.requests {
+                let zone = Self.zoneLabel(book.zones[key & 0xFFFF]), type = Self.typeLabels[UInt16((key >> 16) & 0xFFFF)] ?? "other"
+                requests[[server, zone, proto, "\(key >> 32)", type], default: 0] += t.count
+                durations[[server, zone, type], default: BucketCounts(Self.durationBucketsNanos.count)].add(t.duration)
+                requestSizes[[server, zone, proto], default: BucketCounts(Self.sizeBuckets.count)].add(t.requestSize)
+                responseSizes[[server, zone, proto], default: BucketCounts(Self.sizeBuckets.count)].add(t.responseSize)
+            }
+            for (key, n) in book.responses {
+                responses[[server, Self.zoneLabel(book.zones[key & 0xFFFF]), "\(ResponseCode(rawValue: UInt16(key >> 16)))"], default: 0] += n
             }
         }
         Self.counter(&out, "coredns_dns_requests_total", "Counter of DNS requests made per zone, protocol and family.",
@@ -175,20 +176,10 @@ struct BucketCounts {
     }
 }
 
-/// Records replies for one listener socket (UDP) or one TCP listener. The lock is taken by that
-/// socket's event loop per query and by a scrape; it is uncontended in practice.
-final class QueryRecorder: Sendable {
-    struct RequestKey: Hashable {
-        var zone: DNSName?
-        var type: UInt16
-        var family: UInt8
-    }
-
-    struct ResponseKey: Hashable {
-        var zone: DNSName?
-        var rcode: UInt16
-    }
-
+/// Records replies for one UDP socket, or for the TCP connections of one listener on one event
+/// loop: it is touched only on that loop, so the query path takes no lock. A scrape reads it
+/// on its loop (`read()`).
+final class QueryRecorder: @unchecked Sendable {
     struct Tally {
         var count = 0
         var duration = BucketCounts(DNSMetrics.durationBucketsNanos.count)
@@ -196,9 +187,11 @@ final class QueryRecorder: Sendable {
         var responseSize = BucketCounts(DNSMetrics.sizeBuckets.count)
     }
 
+    /// Keys pack a zone slot (index into `zones`), the type or rcode and the family into an Int.
     struct Book {
-        var requests: [RequestKey: Tally] = [:]
-        var responses: [ResponseKey: Int] = [:]
+        var zones: [DNSName?] = []
+        var requests: [Int: Tally] = [:]
+        var responses: [Int: Int] = [:]
     }
 
     let server: String
@@ -206,40 +199,61 @@ final class QueryRecorder: Sendable {
     let recordMetrics: Bool
     let logger: Logger
     let logQueries: Bool
-    let book = Mutex<Book>(Book())
+    let loop: EventLoop
+    /// Only on `loop`.
+    private var book = Book()
 
-    init(server: String, proto: String, record: Bool, logger: Logger, logQueries: Bool) {
+    init(server: String, proto: String, record: Bool, logger: Logger, logQueries: Bool, loop: EventLoop) {
         self.server = server
         self.proto = proto
         self.recordMetrics = record
         self.logger = logger
         self.logQueries = logQueries
+        self.loop = loop
     }
 
     var active: Bool { recordMetrics || logQueries }
 
-    /// Records one reply. `started` is when the query was read (monotonic nanoseconds).
-    func record(_ info: QueryProcessor.ReplyInfo, client: SocketAddress, requestSize: Int, responseSize: Int, started: UInt64) {
+    /// A copy of the tallies, taken on the recorder's loop.
+    func read() async -> Book {
+        (try? await loop.submit { self.book }.get()) ?? Book()
+    }
+
+    /// Records one reply. `started` is when the query was read (monotonic nanoseconds); `name`
+    /// is evaluated only for the query log.
+    func record(rcode: ResponseCode, type: RecordType?, zone: DNSName?, client: SocketAddress, requestSize: Int, responseSize: Int,
+                started: UInt64, name: @autoclosure () -> String) {
         let nanos = Int64(MonotonicClock.nanoseconds() &- started)
         if recordMetrics {
-            let key = RequestKey(zone: info.zone, type: info.question?.type.rawValue ?? 0, family: client.protocol == .inet6 ? 2 : 1)
-            let rkey = ResponseKey(zone: info.zone, rcode: info.rcode.rawValue)
-            book.withLock { b in
-                b.requests[key, default: Tally()].record(nanos, requestSize, responseSize)
-                b.responses[rkey, default: 0] += 1
-            }
+            let slot = zoneSlot(zone)
+            let family = client.protocol == .inet6 ? 2 : 1
+            book.requests[slot | Int(type?.rawValue ?? 0) << 16 | family << 32, default: Tally()].record(nanos, requestSize, responseSize)
+            book.responses[slot | Int(rcode.rawValue) << 16, default: 0] += 1
         }
         if logQueries {
             logger.info("query", metadata: [
                 "client": "\(Self.format(client))",
-                "name": "\(info.question.map { $0.name.description } ?? "-")",
-                "type": "\(info.question.map { $0.type.description } ?? "-")",
+                "name": "\(name())",
+                "type": "\(type.map { $0.description } ?? "-")",
                 "proto": "\(proto)",
-                "rcode": "\(info.rcode)",
+                "rcode": "\(rcode)",
                 "size": "\(responseSize)",
                 "duration_us": "\(nanos / 1000)",
             ])
         }
+    }
+
+    func record(_ info: QueryProcessor.ReplyInfo, client: SocketAddress, requestSize: Int, responseSize: Int, started: UInt64) {
+        record(rcode: info.rcode, type: info.question?.type, zone: info.zone, client: client, requestSize: requestSize,
+               responseSize: responseSize, started: started, name: info.question.map { $0.name.description } ?? "-")
+    }
+
+    /// The zones seen are few (ours, and "." for the rest): a short list, compared by value.
+    private func zoneSlot(_ zone: DNSName?) -> Int {
+        for (i, z) in book.zones.enumerated() where z == zone { return i }
+        guard book.zones.count < 0xFFFF else { return 0xFFFF - 1 }
+        book.zones.append(zone)
+        return book.zones.count - 1
     }
 
     static func format(_ a: SocketAddress) -> String {

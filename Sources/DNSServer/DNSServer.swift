@@ -98,7 +98,7 @@ public final class DNSServer: Sendable {
 
     private func udpBootstrap(_ loop: EventLoop, _ endpoint: ServerConfiguration.Endpoint) -> DatagramBootstrap {
         let store = self.store, processor = self.processor, counters = self.counters, forwarder = self.forwarder
-        let metrics = self.metrics, logger = self.logger, logQueries = configuration.logQueries
+        let metrics = self.metrics, logger = self.logger, logQueries = configuration.logQueries, loadBalance = configuration.loadBalance
         return DatagramBootstrap(group: loop)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
             .channelOption(ChannelOptions.socket(SocketOptionLevel(SOL_SOCKET), SocketOptionName(SO_REUSEPORT)), value: 1)
@@ -111,8 +111,11 @@ public final class DNSServer: Sendable {
             .channelOption(.maxMessagesPerRead, value: 4)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let recorder = metrics.recorder(server: "\(endpoint)", proto: "udp", logger: logger, logQueries: logQueries)
-                    try channel.pipeline.syncOperations.addHandler(UDPQueryHandler(store: store, processor: processor, counters: counters, recorder: recorder, forwarder: forwarder))
+                    let recorder = metrics.recorder(server: "\(endpoint)", proto: "udp", logger: logger, logQueries: logQueries,
+                                                    loop: channel.eventLoop)
+                    try channel.pipeline.syncOperations.addHandler(UDPQueryHandler(
+                        store: store, processor: processor, counters: counters, recorder: recorder, forwarder: forwarder,
+                        loadBalance: loadBalance, allocator: channel.allocator))
                 }
             }
     }
@@ -120,8 +123,10 @@ public final class DNSServer: Sendable {
     private func tcpBootstrap(_ endpoint: ServerConfiguration.Endpoint) -> ServerBootstrap {
         let store = self.store, processor = self.processor, counters = self.counters, forwarder = self.forwarder
         let config = configuration
-        // One recorder for every connection of this listener: TCP is a small share of DNS.
-        let recorder = metrics.recorder(server: "\(endpoint)", proto: "tcp", logger: logger, logQueries: configuration.logQueries)
+        // One recorder per event loop for the connections of this listener: no lock between them.
+        let recorders = group.makeIterator().map { loop in
+            (loop, metrics.recorder(server: "\(endpoint)", proto: "tcp", logger: logger, logQueries: configuration.logQueries, loop: loop))
+        }
         let idle = TimeAmount.seconds(config.tcpIdleTimeout)
         return ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
@@ -137,11 +142,13 @@ public final class DNSServer: Sendable {
                     return channel.close()
                 }
                 return channel.eventLoop.makeCompletedFuture {
+                    let recorder = recorders.first { $0.0 === channel.eventLoop }?.1 ?? recorders[0].1
                     let sync = channel.pipeline.syncOperations
                     try sync.addHandler(IdleStateHandler(readTimeout: idle))
                     try sync.addHandler(ByteToMessageHandler(DNSFrameDecoder()))
                     try sync.addHandler(TCPQueryHandler(store: store, processor: processor, counters: counters, recorder: recorder,
-                                                        forwarder: forwarder, maxQueries: config.maxQueriesPerConnection, stallTimeout: idle))
+                                                        forwarder: forwarder, maxQueries: config.maxQueriesPerConnection, stallTimeout: idle,
+                                                        loadBalance: config.loadBalance, allocator: channel.allocator))
                 }
             }
     }

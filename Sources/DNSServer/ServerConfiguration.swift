@@ -41,6 +41,9 @@ public struct ServerConfiguration: Sendable {
     public var logQueries = false
     /// UDP sockets per address: one per event loop with SO_REUSEPORT.
     public var udpSocketsPerAddress: Int? = nil
+    /// CoreDNS `loadbalance`: the A and AAAA records of an answer rotate by one per reply, so
+    /// clients that take the first address spread over a headless Service's pods.
+    public var loadBalance = true
 
     public init(listen: [Endpoint]) {
         self.listen = listen

@@ -5,8 +5,6 @@ import Synchronization
 /// `clusterdns_dropped_packets_total` family (copied at scrape time) and for the periodic
 /// summary of bad packets in the log.
 public final class ServerCounters: Sendable {
-    public let queriesUDP = Atomic<Int>(0)
-    public let queriesTCP = Atomic<Int>(0)
     public let droppedShort = Atomic<Int>(0)
     public let droppedResponse = Atomic<Int>(0)
     public let droppedReservedPort = Atomic<Int>(0)

@@ -5,13 +5,15 @@ import NIOCore
 import RecordIndex
 
 /// One per TCP connection. Pipelined queries are answered in order as they are decoded (RFC 7766
-/// §6.2.1.1); the idle timer closes connections without a complete query in time; a client that
-/// stops reading is paused, then closed, so it holds at most one write buffer (reliability.md §2.5).
+/// §6.2.1.1), the common ones straight into this connection's reply arena (no allocation), and
+/// the replies of one read go out as one write; the idle timer closes connections without a
+/// complete query in time; a client that stops reading is paused, then closed, so it holds at
+/// most one write buffer (reliability.md §2.5).
 final class TCPQueryHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    private let store: SnapshotStore
+    private var view: SnapshotStore.View
     private let processor: QueryProcessor
     private let counters: ServerCounters
     private let recorder: QueryRecorder
@@ -19,7 +21,12 @@ final class TCPQueryHandler: ChannelInboundHandler {
     private let stallTimeout: TimeAmount
     private let forwarder: Forwarder?
     private var answered = 0
-    private var lastWrite: EventLoopFuture<Void>?
+    private let loadBalance: Bool
+    private var rotation = 0
+    /// Framed replies of the current read, back to back; written as one at its end.
+    private var arena: ByteBuffer
+    /// Room kept free for one direct reply (with its length): larger ones take the long way.
+    static let directRoom = 4096
     private var stallTimer: Scheduled<Void>?
     /// Queries waiting for an upstream: their replies are written out of order as they come
     /// (RFC 7766 §6.2.1.1), and the connection is not closed under them.
@@ -27,8 +34,10 @@ final class TCPQueryHandler: ChannelInboundHandler {
     private var closing = false
 
     init(store: SnapshotStore, processor: QueryProcessor, counters: ServerCounters, recorder: QueryRecorder, forwarder: Forwarder?,
-         maxQueries: Int, stallTimeout: TimeAmount) {
-        self.store = store
+         maxQueries: Int, stallTimeout: TimeAmount, loadBalance: Bool, allocator: ByteBufferAllocator) {
+        self.view = SnapshotStore.View(store)
+        self.loadBalance = loadBalance
+        self.arena = allocator.buffer(capacity: 2 * Self.directRoom)
         self.processor = processor
         self.counters = counters
         self.recorder = recorder
@@ -39,19 +48,55 @@ final class TCPQueryHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let started = recorder.active ? MonotonicClock.nanoseconds() : 0
-        var frame = unwrapInboundIn(data)
-        let bytes = frame.readBytes(length: frame.readableBytes) ?? []
-        counters.queriesTCP.add(1, ordering: .relaxed)
-        switch processor.respond(to: bytes, transport: .tcp, snapshot: store.snapshot) {
+        let frame = unwrapInboundIn(data)
+        let snapshot = view.current()
+        if loadBalance { rotation &+= 1 }
+        let size = frame.readableBytes
+
+        if arena.writableBytes < Self.directRoom { sendPending(context) }
+        var direct: QueryProcessor.DirectReply?
+        let processor = self.processor, rotation = self.rotation
+        frame.withUnsafeReadableBytes { query in
+            arena.writeWithUnsafeMutableBytes(minimumWritableBytes: 0) { out in
+                // Two bytes of length first (RFC 1035 §4.2.2), then the reply.
+                direct = processor.respondDirect(to: query, into: UnsafeMutableRawBufferPointer(rebasing: out[2...]), transport: .tcp,
+                                                 snapshot: snapshot, rotation: rotation)
+                guard let direct else { return 0 }
+                out[0] = UInt8(truncatingIfNeeded: direct.count >> 8)
+                out[1] = UInt8(truncatingIfNeeded: direct.count)
+                return direct.count + 2
+            }
+        }
+        if let direct {
+            if recorder.active, let client = context.channel.remoteAddress {
+                recorder.record(rcode: direct.rcode, type: direct.type, zone: direct.zone, client: client, requestSize: size,
+                                responseSize: direct.count, started: started, name: UDPQueryHandler.questionName(frame))
+            }
+        } else {
+            answerLongWay(Array(frame.readableBytesView), started: started, snapshot: snapshot, context: context)
+        }
+        answered += 1
+        if answered >= maxQueries {
+            // Enough for one connection: finish what is written, then close.
+            sendPending(context)
+            context.flush()
+            closeWhenAnswered(context.channel)
+        }
+    }
+
+    private func answerLongWay(_ bytes: [UInt8], started: UInt64, snapshot: Snapshot, context: ChannelHandlerContext) {
+        switch processor.respond(to: bytes, transport: .tcp, snapshot: snapshot, rotation: rotation) {
         case .drop(let reason):
             counters.countDrop(reason)
         case .reply(let reply, let info):
             if info.rcode == .formErr { counters.formErrReplies.add(1, ordering: .relaxed) }
-            write(reply, info, requestSize: bytes.count, started: started, channel: context.channel)
+            record(info, requestSize: bytes.count, responseSize: reply.count, started: started, channel: context.channel)
+            append(reply)
         case .forward(let request):
             guard let forwarder else { break }
             if let cached = forwarder.cachedReply(request) {
-                write(cached.bytes, cached.info, requestSize: bytes.count, started: started, channel: context.channel)
+                record(cached.info, requestSize: bytes.count, responseSize: cached.bytes.count, started: started, channel: context.channel)
+                append(cached.bytes)
                 break
             }
             forwarding += 1
@@ -59,32 +104,38 @@ final class TCPQueryHandler: ChannelInboundHandler {
             forwarder.resolve(request, on: context.eventLoop).whenSuccess { reply in
                 let handler = bound.value
                 handler.forwarding -= 1
-                handler.write(reply.bytes, reply.info, requestSize: size, started: started, channel: channel)
-                channel.flush()
+                handler.record(reply.info, requestSize: size, responseSize: reply.bytes.count, started: started, channel: channel)
+                // Out of order (RFC 7766 §6.2.1.1), on its own: the arena belongs to a read.
+                var out = channel.allocator.buffer(capacity: reply.bytes.count + 2)
+                out.writeInteger(UInt16(reply.bytes.count))
+                out.writeBytes(reply.bytes)
+                channel.writeAndFlush(out, promise: nil)
                 if handler.closing && handler.forwarding == 0 { handler.closeAfterWrites(channel) }
             }
         }
-        answered += 1
-        if answered >= maxQueries {
-            // Enough for one connection: finish what is written, then close.
-            context.flush()
-            closeWhenAnswered(context.channel)
+    }
+
+    private func record(_ info: QueryProcessor.ReplyInfo, requestSize: Int, responseSize: Int, started: UInt64, channel: Channel) {
+        if recorder.active, let client = channel.remoteAddress {
+            recorder.record(info, client: client, requestSize: requestSize, responseSize: responseSize, started: started)
         }
     }
 
-    private func write(_ reply: [UInt8], _ info: QueryProcessor.ReplyInfo, requestSize: Int, started: UInt64, channel: Channel) {
-        if recorder.active, let client = channel.remoteAddress {
-            recorder.record(info, client: client, requestSize: requestSize, responseSize: reply.count, started: started)
-        }
-        var out = channel.allocator.buffer(capacity: reply.count + 2)
-        out.writeInteger(UInt16(reply.count))
-        out.writeBytes(reply)
-        let promise = channel.eventLoop.makePromise(of: Void.self)
-        channel.write(out, promise: promise)
-        lastWrite = promise.futureResult
+    private func append(_ reply: [UInt8]) {
+        arena.writeInteger(UInt16(reply.count))
+        arena.writeBytes(reply)
+    }
+
+    /// Writes the framed replies so far as one slice of the arena, then starts it over (its
+    /// storage is ours again once the socket took them: the usual case).
+    private func sendPending(_ context: ChannelHandlerContext) {
+        guard arena.readableBytes > 0, let replies = arena.readSlice(length: arena.readableBytes) else { return }
+        context.write(wrapOutboundOut(replies), promise: nil)
+        arena.clear()
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
+        sendPending(context)
         context.flush()
     }
 
@@ -92,6 +143,7 @@ final class TCPQueryHandler: ChannelInboundHandler {
         if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read {
             context.close(promise: nil)
         } else if let e = event as? ChannelEvent, e == .inputClosed {
+            sendPending(context)
             context.flush()
             closeWhenAnswered(context.channel)
         } else {
@@ -134,10 +186,9 @@ final class TCPQueryHandler: ChannelInboundHandler {
     }
 
     private func closeAfterWrites(_ channel: Channel) {
-        if let lastWrite {
-            lastWrite.whenComplete { _ in channel.close(promise: nil) }
-        } else {
-            channel.close(promise: nil)
-        }
+        // An empty write completes after every write before it: then close.
+        let written = channel.eventLoop.makePromise(of: Void.self)
+        channel.writeAndFlush(channel.allocator.buffer(capacity: 0), promise: written)
+        written.futureResult.whenComplete { _ in channel.close(promise: nil) }
     }
 }

@@ -104,6 +104,10 @@ struct Serve: AsyncParsableCommand {
     @Flag(name: .customLong("log-queries"), help: "Log one line per query: client, name, type, rcode, size, duration.")
     var logQueries = false
 
+    @Flag(name: .customLong("no-loadbalance"),
+          help: "Answer A and AAAA sets in stored order (by default they rotate by one per reply, as CoreDNS loadbalance does).")
+    var noLoadBalance = false
+
     @Option(name: .customLong("log-summary-interval"), help: "Seconds between log summaries of bad packets (never one line per packet).")
     var logSummaryInterval = 30
 
@@ -139,6 +143,7 @@ struct Serve: AsyncParsableCommand {
         server.maxTCPConnections = maxTCPConnections
         server.maxQueriesPerConnection = maxTCPQueries
         server.logQueries = logQueries
+        server.loadBalance = !noLoadBalance
         var options = try index.options()
         options.nameserverAddresses = NameserverAddresses.forListeners(endpoints)
         var configuration = ServeConfiguration(zonesDirectory: zones, index: options, server: server)
