@@ -41,9 +41,11 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // recvmmsg/sendmmsg in batches over fixed buffers, for the UDP listener threads.
+        .target(name: "CDatagram"),
         // Sockets: UDP/TCP listeners, framing, limits.
         .target(name: "DNSServer", dependencies: [
-            "DNSWire", "DNSResponder", "RecordIndex", "Forwarding",
+            "DNSWire", "DNSResponder", "RecordIndex", "Forwarding", "CDatagram",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
@@ -105,11 +107,15 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ], path: "Tests/FakeKubeAPI"),
-        // The query path without sockets, with allocations counted (make bench).
+        // The whole handler path over loopback: allocations and instructions per query (make test, make bench).
         .target(name: "CMallocCounter", path: "Benchmarks/CMallocCounter"),
         .executableTarget(name: "QueryPathBenchmark", dependencies: [
-            "CMallocCounter", "DNSWire", "KubeModel", "RecordIndex", "DNSResponder",
-        ], path: "Benchmarks/QueryPath", exclude: ["allocations.json"]),
+            "CMallocCounter", "DNSWire", "KubeModel", "RecordIndex", "DNSServer",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ], path: "Benchmarks/QueryPath", exclude: ["cost.json"]),
         // Issue 4: watch event → answer latency and relist memory, against the fake API server.
         // Issue 11: the index's memory for a 10,000-Service world, in parts and per name.
         .executableTarget(name: "IndexMemoryBenchmark", dependencies: ["DNSWire", "KubeModel", "RecordIndex", "CSystemMalloc"],

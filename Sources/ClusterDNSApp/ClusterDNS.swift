@@ -136,7 +136,7 @@ public final class ClusterDNS: Sendable {
                 var text: [UInt8] = []
                 metrics.registry.emit(into: &text)
                 var queries = ""
-                await server.metrics.emitQueryFamilies(into: &queries)
+                server.metrics.emitQueryFamilies(into: &queries)
                 if let forwarder = server.forwarder { DNSMetrics.emitForwardFamilies(forwarder, into: &queries) }
                 return HTTPReply(.ok, queries + String(decoding: text, as: UTF8.self),
                                  contentType: "text/plain; version=0.0.4; charset=utf-8")

@@ -11,8 +11,8 @@ import Synchronization
 /// `clusterdns_`. Labels are low-cardinality by construction: zones we serve, a fixed type list,
 /// rcodes, proto and family; never names or client addresses.
 ///
-/// The five per-query families are tallied by each listener on each event loop in plain
-/// integers, with no lock, and rendered at scrape time; recording them through swift-prometheus's
+/// The five per-query families are tallied by each listener thread in plain integers, under a
+/// lock of its own that only a scrape contends, and rendered at scrape time; recording them through swift-prometheus's
 /// histograms (a lock and a generic bucket walk each) cost 10–25 % CPU per query in `make bench`.
 /// Everything else goes through the swift-prometheus registry.
 public final class DNSMetrics: Sendable {
@@ -31,10 +31,9 @@ public final class DNSMetrics: Sendable {
         self.recordQueries = recordQueries
     }
 
-    /// One per UDP socket, and one per TCP listener and event loop.
-    func recorder(server: String, proto: String, logger: Logger, logQueries: Bool, loop: EventLoop) -> QueryRecorder {
-        let r = QueryRecorder(server: "dns://\(server)", proto: proto, record: recordQueries, logger: logger, logQueries: logQueries,
-                              loop: loop)
+    /// One per UDP listener thread, and one per TCP listener and event loop.
+    func recorder(server: String, proto: String, logger: Logger, logQueries: Bool) -> QueryRecorder {
+        let r = QueryRecorder(server: "dns://\(server)", proto: proto, record: recordQueries, logger: logger, logQueries: logQueries)
         recorders.withLock { $0.append(r) }
         return r
     }
@@ -56,9 +55,8 @@ public final class DNSMetrics: Sendable {
             .set(Double(snapshot.tcpOpen))
     }
 
-    /// The query families in Prometheus text format, summed over the listeners. Each recorder is
-    /// read on its own event loop.
-    public func emitQueryFamilies(into out: inout String) async {
+    /// The query families in Prometheus text format, summed over the listeners.
+    public func emitQueryFamilies(into out: inout String) {
         guard recordQueries else { return }
         var requests: [[String]: Int] = [:]
         var responses: [[String]: Int] = [:]
@@ -67,7 +65,7 @@ public final class DNSMetrics: Sendable {
         var responseSizes: [[String]: BucketCounts] = [:]
         for recorder in recorders.withLock({ $0 }) {
             let (server, proto) = (recorder.server, recorder.proto)
-            let book = await recorder.read()
+            let book = recorder.read()
             for (key, t) in book.requests {
                 let zone = Self.zoneLabel(book.zones[key & 0xFFFF]), type = Self.typeLabels[UInt16((key >> 16) & 0xFFFF)] ?? "other"
                 requests[[server, zone, proto, "\(key >> 32)", type], default: 0] += t.count
@@ -176,10 +174,10 @@ struct BucketCounts {
     }
 }
 
-/// Records replies for one UDP socket, or for the TCP connections of one listener on one event
-/// loop: it is touched only on that loop, so the query path takes no lock. A scrape reads it
-/// on its loop (`read()`).
-final class QueryRecorder: @unchecked Sendable {
+/// Records replies for one UDP listener thread, or for the TCP connections of one listener on
+/// one event loop: one thread records into it, so its lock is never contended but by a scrape
+/// (no lock is shared between threads answering queries).
+final class QueryRecorder: Sendable {
     struct Tally {
         var count = 0
         var duration = BucketCounts(DNSMetrics.durationBucketsNanos.count)
@@ -199,40 +197,39 @@ final class QueryRecorder: @unchecked Sendable {
     let recordMetrics: Bool
     let logger: Logger
     let logQueries: Bool
-    let loop: EventLoop
-    /// Only on `loop`.
-    private var book = Book()
+    private let book = Mutex(Book())
 
-    init(server: String, proto: String, record: Bool, logger: Logger, logQueries: Bool, loop: EventLoop) {
+    init(server: String, proto: String, record: Bool, logger: Logger, logQueries: Bool) {
         self.server = server
         self.proto = proto
         self.recordMetrics = record
         self.logger = logger
         self.logQueries = logQueries
-        self.loop = loop
     }
 
     var active: Bool { recordMetrics || logQueries }
 
-    /// A copy of the tallies, taken on the recorder's loop.
-    func read() async -> Book {
-        (try? await loop.submit { self.book }.get()) ?? Book()
+    /// A copy of the tallies.
+    func read() -> Book {
+        book.withLock { $0 }
     }
 
     /// Records one reply. `started` is when the query was read (monotonic nanoseconds); `name`
     /// is evaluated only for the query log.
-    func record(rcode: ResponseCode, type: RecordType?, zone: DNSName?, client: SocketAddress, requestSize: Int, responseSize: Int,
-                started: UInt64, name: @autoclosure () -> String) {
+    func record(rcode: ResponseCode, type: RecordType?, zone: DNSName?, inet6: Bool, client: @autoclosure () -> String,
+                requestSize: Int, responseSize: Int, started: UInt64, name: @autoclosure () -> String) {
         let nanos = Int64(MonotonicClock.nanoseconds() &- started)
         if recordMetrics {
-            let slot = zoneSlot(zone)
-            let family = client.protocol == .inet6 ? 2 : 1
-            book.requests[slot | Int(type?.rawValue ?? 0) << 16 | family << 32, default: Tally()].record(nanos, requestSize, responseSize)
-            book.responses[slot | Int(rcode.rawValue) << 16, default: 0] += 1
+            book.withLock { book in
+                let slot = Self.zoneSlot(zone, &book)
+                let family = inet6 ? 2 : 1
+                book.requests[slot | Int(type?.rawValue ?? 0) << 16 | family << 32, default: Tally()].record(nanos, requestSize, responseSize)
+                book.responses[slot | Int(rcode.rawValue) << 16, default: 0] += 1
+            }
         }
         if logQueries {
             logger.info("query", metadata: [
-                "client": "\(Self.format(client))",
+                "client": "\(client())",
                 "name": "\(name())",
                 "type": "\(type.map { $0.description } ?? "-")",
                 "proto": "\(proto)",
@@ -244,16 +241,23 @@ final class QueryRecorder: @unchecked Sendable {
     }
 
     func record(_ info: QueryProcessor.ReplyInfo, client: SocketAddress, requestSize: Int, responseSize: Int, started: UInt64) {
-        record(rcode: info.rcode, type: info.question?.type, zone: info.zone, client: client, requestSize: requestSize,
+        record(rcode: info.rcode, type: info.question?.type, zone: info.zone, inet6: client.protocol == .inet6,
+               client: Self.format(client), requestSize: requestSize,
                responseSize: responseSize, started: started, name: info.question.map { $0.name.description } ?? "-")
     }
 
     /// The zones seen are few (ours, and "." for the rest): a short list, compared by value.
-    private func zoneSlot(_ zone: DNSName?) -> Int {
+    private static func zoneSlot(_ zone: DNSName?, _ book: inout Book) -> Int {
         for (i, z) in book.zones.enumerated() where z == zone { return i }
         guard book.zones.count < 0xFFFF else { return 0xFFFF - 1 }
         book.zones.append(zone)
         return book.zones.count - 1
+    }
+
+    /// The question's name, for the query log only.
+    static func questionName<C: Collection>(_ datagram: C) -> String where C.Element == UInt8 {
+        var reader = WireReader(Array(datagram), offset: Header.size)
+        return (try? reader.readQuestion().name.description) ?? "-"
     }
 
     static func format(_ a: SocketAddress) -> String {

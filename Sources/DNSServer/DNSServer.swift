@@ -10,9 +10,9 @@ import Synchronization
 import Glibc
 #endif
 
-/// The UDP and TCP listeners on every configured address. UDP uses one socket per event loop
-/// with SO_REUSEPORT so the kernel spreads datagrams over all cores; TCP has one listener whose
-/// connections are spread over the same loops.
+/// The UDP and TCP listeners on every configured address. UDP has one socket per core, each
+/// served by its own thread (`UDPListener`), with SO_REUSEPORT so the kernel spreads datagrams
+/// over them; TCP has one listener whose connections are spread over the event loops.
 public final class DNSServer: Sendable {
     public let configuration: ServerConfiguration
     public let counters = ServerCounters()
@@ -24,6 +24,7 @@ public final class DNSServer: Sendable {
     private let group: MultiThreadedEventLoopGroup
     private let logger: Logger
     private let channels = Mutex<[Channel]>([])
+    private let udp = Mutex<[UDPListener]>([])
 
     public init(configuration: ServerConfiguration, store: SnapshotStore, group: MultiThreadedEventLoopGroup,
                 metrics: DNSMetrics, forwarding: ForwardConfiguration? = nil, logger: Logger) throws {
@@ -59,24 +60,29 @@ public final class DNSServer: Sendable {
     }
 
     private func bind(_ endpoint: ServerConfiguration.Endpoint) async throws -> ServerConfiguration.Endpoint {
-        var opened: [Channel] = []
+        var listeners: [UDPListener] = []
         do {
             var port = endpoint.port
             // UDP first: with port 0 the first socket picks the port and the rest share it.
             let loops = Array(group.makeIterator())
-            let sockets = configuration.udpSocketsPerAddress ?? loops.count
-            for i in 0..<max(1, sockets) {
-                let channel = try await udpBootstrap(loops[i % loops.count], endpoint).bind(host: endpoint.host, port: port).get()
-                if port == 0 { port = channel.localAddress?.port ?? 0 }
-                opened.append(channel)
+            let sockets = max(1, configuration.udpSocketsPerAddress ?? loops.count)
+            for i in 0..<sockets {
+                let recorder = metrics.recorder(server: "\(endpoint)", proto: "udp", logger: logger, logQueries: configuration.logQueries)
+                let listener = try UDPListener(host: endpoint.host, port: port, processor: processor, store: store, counters: counters,
+                                               recorder: recorder, forwarder: forwarder, forwardLoop: loops[i % loops.count],
+                                               loadBalance: configuration.loadBalance)
+                listeners.append(listener)
+                if port == 0 { port = listener.port }
             }
-            opened.append(try await tcpBootstrap(endpoint).bind(host: endpoint.host, port: port).get())
-            channels.withLock { $0 += opened }
+            let tcp = try await tcpBootstrap(endpoint).bind(host: endpoint.host, port: port).get()
+            channels.withLock { $0.append(tcp) }
+            for (i, l) in listeners.enumerated() { l.start(name: "udp-\(port)-\(i)") }
+            udp.withLock { $0 += listeners }
             let actual = ServerConfiguration.Endpoint(host: endpoint.host, port: port)
             logger.info("listening", metadata: ["address": "\(actual)", "udp_sockets": "\(sockets)"])
             return actual
         } catch {
-            for c in opened { try? await c.close().get() }
+            for l in listeners { close(l.fd) }
             throw error
         }
     }
@@ -92,40 +98,24 @@ public final class DNSServer: Sendable {
         for channel in all {
             try? await channel.close().get()
         }
+        let listeners = udp.withLock { u -> [UDPListener] in defer { u = [] }; return u }
+        for listener in listeners { listener.requestStop() }
+        for listener in listeners { await listener.stop() }
     }
 
-    static let batch = 32
-
-    private func udpBootstrap(_ loop: EventLoop, _ endpoint: ServerConfiguration.Endpoint) -> DatagramBootstrap {
-        let store = self.store, processor = self.processor, counters = self.counters, forwarder = self.forwarder
-        let metrics = self.metrics, logger = self.logger, logQueries = configuration.logQueries, loadBalance = configuration.loadBalance
-        return DatagramBootstrap(group: loop)
-            .channelOption(.socketOption(.so_reuseaddr), value: 1)
-            .channelOption(ChannelOptions.socket(SocketOptionLevel(SOL_SOCKET), SocketOptionName(SO_REUSEPORT)), value: 1)
-            // Bursts: a larger receive buffer, and up to 64 datagrams per read call (recvmmsg).
-            .channelOption(.socketOption(.so_rcvbuf), value: 4 << 20)
-            // NIO splits one receive buffer across the batch: 2 KiB per datagram holds any query
-            // a client sends without fragmentation.
-            .channelOption(.datagramVectorReadMessageCount, value: Self.batch)
-            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: Self.batch * 2048))
-            .channelOption(.maxMessagesPerRead, value: 4)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    let recorder = metrics.recorder(server: "\(endpoint)", proto: "udp", logger: logger, logQueries: logQueries,
-                                                    loop: channel.eventLoop)
-                    try channel.pipeline.syncOperations.addHandler(UDPQueryHandler(
-                        store: store, processor: processor, counters: counters, recorder: recorder, forwarder: forwarder,
-                        loadBalance: loadBalance, allocator: channel.allocator))
-                }
-            }
+    /// Runs `body` on the thread of each UDP listener (between batches; within 200 ms when
+    /// idle). For diagnostics: the query-path benchmark counts that thread's allocations.
+    public func onUDPThreads(_ body: @escaping @Sendable () -> Void) {
+        for listener in udp.withLock({ $0 }) { listener.run(onThread: body) }
     }
 
     private func tcpBootstrap(_ endpoint: ServerConfiguration.Endpoint) -> ServerBootstrap {
         let store = self.store, processor = self.processor, counters = self.counters, forwarder = self.forwarder
         let config = configuration
         // One recorder per event loop for the connections of this listener: no lock between them.
+        let metrics = self.metrics, logger = self.logger
         let recorders = group.makeIterator().map { loop in
-            (loop, metrics.recorder(server: "\(endpoint)", proto: "tcp", logger: logger, logQueries: configuration.logQueries, loop: loop))
+            (loop, metrics.recorder(server: "\(endpoint)", proto: "tcp", logger: logger, logQueries: configuration.logQueries))
         }
         let idle = TimeAmount.seconds(config.tcpIdleTimeout)
         return ServerBootstrap(group: group)

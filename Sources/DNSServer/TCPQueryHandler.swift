@@ -56,7 +56,7 @@ final class TCPQueryHandler: ChannelInboundHandler {
         if arena.writableBytes < Self.directRoom { sendPending(context) }
         var direct: QueryProcessor.DirectReply?
         let processor = self.processor, rotation = self.rotation
-        frame.withUnsafeReadableBytes { query in
+        _ = frame.withUnsafeReadableBytes { query in
             arena.writeWithUnsafeMutableBytes(minimumWritableBytes: 0) { out in
                 // Two bytes of length first (RFC 1035 §4.2.2), then the reply.
                 direct = processor.respondDirect(to: query, into: UnsafeMutableRawBufferPointer(rebasing: out[2...]), transport: .tcp,
@@ -69,8 +69,9 @@ final class TCPQueryHandler: ChannelInboundHandler {
         }
         if let direct {
             if recorder.active, let client = context.channel.remoteAddress {
-                recorder.record(rcode: direct.rcode, type: direct.type, zone: direct.zone, client: client, requestSize: size,
-                                responseSize: direct.count, started: started, name: UDPQueryHandler.questionName(frame))
+                recorder.record(rcode: direct.rcode, type: direct.type, zone: direct.zone, inet6: client.protocol == .inet6,
+                                client: QueryRecorder.format(client), requestSize: size, responseSize: direct.count, started: started,
+                                name: QueryRecorder.questionName(frame.readableBytesView))
             }
         } else {
             answerLongWay(Array(frame.readableBytesView), started: started, snapshot: snapshot, context: context)
@@ -79,7 +80,6 @@ final class TCPQueryHandler: ChannelInboundHandler {
         if answered >= maxQueries {
             // Enough for one connection: finish what is written, then close.
             sendPending(context)
-            context.flush()
             closeWhenAnswered(context.channel)
         }
     }
@@ -126,17 +126,24 @@ final class TCPQueryHandler: ChannelInboundHandler {
         arena.writeBytes(reply)
     }
 
-    /// Writes the framed replies so far as one slice of the arena, then starts it over (its
-    /// storage is ours again once the socket took them: the usual case).
+    /// Writes the framed replies so far as one slice of the arena and flushes, then starts the
+    /// arena over: once the socket took them (the usual case) its storage is ours again, so
+    /// nothing is allocated.
     private func sendPending(_ context: ChannelHandlerContext) {
-        guard arena.readableBytes > 0, let replies = arena.readSlice(length: arena.readableBytes) else { return }
-        context.write(wrapOutboundOut(replies), promise: nil)
+        guard arena.readableBytes > 0 else { return }
+        writeReplies(context)
         arena.clear()
+    }
+
+    /// Separate so the slice is gone before `clear()` looks at who else holds the storage.
+    @inline(never)
+    private func writeReplies(_ context: ChannelHandlerContext) {
+        guard let replies = arena.readSlice(length: arena.readableBytes) else { return }
+        context.writeAndFlush(wrapOutboundOut(replies), promise: nil)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
         sendPending(context)
-        context.flush()
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -144,7 +151,6 @@ final class TCPQueryHandler: ChannelInboundHandler {
             context.close(promise: nil)
         } else if let e = event as? ChannelEvent, e == .inputClosed {
             sendPending(context)
-            context.flush()
             closeWhenAnswered(context.channel)
         } else {
             context.fireUserInboundEventTriggered(event)

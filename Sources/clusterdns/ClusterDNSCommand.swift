@@ -74,6 +74,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("zones"), help: "Directory of Kubernetes manifests (*.yaml, *.yml, *.json) and zone files (*.zone), reloaded on change.")
     var zones: String?
 
+    @Option(name: .customLong("reload-interval"), help: "Seconds between checks of --zones for changed files.")
+    var reloadInterval = 0.4
+
     @Flag(name: .customLong("kubernetes"), help: "Watch the Kubernetes API: in-cluster credentials, or --kubeconfig.")
     var kubernetes = false
 
@@ -158,6 +161,10 @@ struct Serve: AsyncParsableCommand {
         configuration.operations.metrics = try Self.optionalEndpoint(metricsListen, "--metrics-listen")
         guard (0...600).contains(lameDuck) else { throw ValidationError("--lameduck must be between 0 and 600 seconds") }
         configuration.operations.lameDuck = .seconds(lameDuck)
+        guard reloadInterval >= 0.05, reloadInterval <= 86_400 else {
+            throw ValidationError("--reload-interval must be between 0.05 and 86400 seconds")
+        }
+        configuration.reloadInterval = .milliseconds(Int64(reloadInterval * 1000))
         guard logSummaryInterval >= 1 else { throw ValidationError("--log-summary-interval must be at least 1 second") }
         configuration.operations.summaryInterval = .seconds(logSummaryInterval)
         configuration.forwarding = try forward.configuration()

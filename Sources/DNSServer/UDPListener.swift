@@ -1,0 +1,228 @@
+import CDatagram
+import DNSResponder
+import DNSWire
+import Forwarding
+import Foundation
+import NIOCore
+import RecordIndex
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One UDP socket and the thread that serves it, as NSD and Knot do: `recvmmsg` takes a batch
+/// of datagrams into fixed slots, each is answered in place (`QueryProcessor.respondDirect`,
+/// the long way when it declines), and `sendmmsg` sends the batch's replies. Nothing is
+/// allocated per query on the common answers, and no event loop sits between the socket and
+/// the answer. Several listeners share an address with SO_REUSEPORT, so the kernel spreads
+/// datagrams over them. Forwarded names go to the forwarder on an event loop; their replies
+/// are sent from there on the same socket.
+final class UDPListener: Sendable {
+    let fd: Int32
+    let port: Int
+    private let stopping = Atomic<Bool>(false)
+    private let exited = DispatchSemaphore(value: 0)
+    /// Work to run on the listener's thread (between batches), for tools that need to look at
+    /// what that thread does (the query-path benchmark counts its allocations).
+    private let chores = Mutex<[@Sendable () -> Void]>([])
+    private let hasChores = Atomic<Bool>(false)
+
+    /// Datagrams per system call, and the size of each slot (queries larger than a slot are
+    /// not ones a client sends without fragmentation: they are counted and dropped).
+    static let batch = 32
+    static let querySlot = 4096
+    /// How often an idle thread wakes to see whether it should stop.
+    static let idleWakeMilliseconds: Int32 = 200
+
+    private struct Shared: @unchecked Sendable {
+        let processor: QueryProcessor
+        let store: SnapshotStore
+        let counters: ServerCounters
+        let recorder: QueryRecorder
+        let forwarder: Forwarder?
+        let forwardLoop: EventLoop
+        let loadBalance: Bool
+    }
+    private let shared: Shared
+
+    /// Binds the socket; the thread starts with `start()`.
+    init(host: String, port: Int, processor: QueryProcessor, store: SnapshotStore, counters: ServerCounters, recorder: QueryRecorder,
+         forwarder: Forwarder?, forwardLoop: EventLoop, loadBalance: Bool) throws {
+        var bound: Int32 = 0
+        let fd = cdns_udp_socket(host, Int32(port), 4 << 20, Self.idleWakeMilliseconds, &bound)
+        guard fd >= 0 else { throw IOError(errnoCode: -fd, reason: "binding UDP \(host):\(port)") }
+        self.fd = fd
+        self.port = Int(bound)
+        shared = Shared(processor: processor, store: store, counters: counters, recorder: recorder, forwarder: forwarder,
+                        forwardLoop: forwardLoop, loadBalance: loadBalance)
+    }
+
+    func start(name: String) {
+        let thread = Thread { [self] in
+            self.serve()
+            self.exited.signal()
+        }
+        thread.name = name
+        thread.start()
+    }
+
+    /// Asks the thread to stop: it does within the idle wake interval.
+    func requestStop() {
+        stopping.store(true, ordering: .relaxed)
+    }
+
+    /// Stops the thread and closes the socket.
+    func stop() async {
+        requestStop()
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async {
+                self.exited.wait()
+                done.resume()
+            }
+        }
+        close(fd)
+    }
+
+    /// Runs `body` on the listener's thread before its next batch (at most the idle wake
+    /// interval away).
+    func run(onThread body: @escaping @Sendable () -> Void) {
+        chores.withLock { $0.append(body) }
+        hasChores.store(true, ordering: .releasing)
+    }
+
+    private func serve() {
+        let s = shared
+        let batch = Self.batch
+        let replySlot = s.processor.udpSize
+        let queries = UnsafeMutableRawBufferPointer.allocate(byteCount: batch * Self.querySlot, alignment: 16)
+        let replies = UnsafeMutableRawBufferPointer.allocate(byteCount: batch * replySlot, alignment: 16)
+        let addresses = UnsafeMutablePointer<sockaddr_storage>.allocate(capacity: batch)
+        let addressLengths = UnsafeMutablePointer<Int32>.allocate(capacity: batch)
+        let queryLengths = UnsafeMutablePointer<Int32>.allocate(capacity: batch)
+        let replyLengths = UnsafeMutablePointer<Int32>.allocate(capacity: batch)
+        defer {
+            queries.deallocate()
+            replies.deallocate()
+            addresses.deallocate()
+            addressLengths.deallocate()
+            queryLengths.deallocate()
+            replyLengths.deallocate()
+        }
+        var view = SnapshotStore.View(s.store)
+        var rotation = 0
+
+        while !stopping.load(ordering: .relaxed) {
+            if hasChores.load(ordering: .acquiring) {
+                hasChores.store(false, ordering: .relaxed)
+                for chore in chores.withLock({ c -> [@Sendable () -> Void] in defer { c = [] }; return c }) { chore() }
+            }
+            let n = Int(cdns_recv_batch(fd, queries.baseAddress!.assumingMemoryBound(to: UInt8.self), Int32(Self.querySlot), Int32(batch),
+                                        addresses, addressLengths, queryLengths))
+            guard n > 0 else { continue }  // timeout (or a transient error): look at `stopping` again
+            let started = s.recorder.active ? MonotonicClock.nanoseconds() : 0
+            let snapshot = view.current()
+            for i in 0..<n {
+                replyLengths[i] = 0
+                let length = Int(queryLengths[i])
+                guard length >= 0 else {
+                    s.counters.countDrop(.short)  // longer than any query a client sends unfragmented
+                    continue
+                }
+                if UDPListener.isReservedPort(Int(cdns_address_port(&addresses[i]))) {
+                    s.counters.droppedReservedPort.add(1, ordering: .relaxed)
+                    continue
+                }
+                if s.loadBalance { rotation &+= 1 }
+                let query = UnsafeRawBufferPointer(rebasing: queries[(i * Self.querySlot)..<(i * Self.querySlot + length)])
+                let out = UnsafeMutableRawBufferPointer(rebasing: replies[(i * replySlot)..<((i + 1) * replySlot)])
+                if let direct = s.processor.respondDirect(to: query, into: out, transport: .udp, snapshot: snapshot, rotation: rotation) {
+                    replyLengths[i] = Int32(direct.count)
+                    if s.recorder.active {
+                        let address = addresses[i]
+                        s.recorder.record(rcode: direct.rcode, type: direct.type, zone: direct.zone, inet6: cdns_address_is_ipv6(&addresses[i]) != 0,
+                                          client: UDPListener.text(address), requestSize: length, responseSize: direct.count,
+                                          started: started, name: QueryRecorder.questionName(query))
+                    }
+                } else {
+                    longWay(query, out, i, addresses, addressLengths, replyLengths, snapshot: snapshot, rotation: rotation, started: started)
+                }
+            }
+            _ = cdns_send_batch(fd, replies.baseAddress!.assumingMemoryBound(to: UInt8.self), Int32(replySlot), Int32(n),
+                                addresses, addressLengths, replyLengths)
+        }
+    }
+
+    /// Everything `respondDirect` declines: errors, forwarding, the cache, truncation.
+    private func longWay(_ query: UnsafeRawBufferPointer, _ out: UnsafeMutableRawBufferPointer, _ i: Int,
+                         _ addresses: UnsafeMutablePointer<sockaddr_storage>, _ addressLengths: UnsafeMutablePointer<Int32>,
+                         _ replyLengths: UnsafeMutablePointer<Int32>, snapshot: Snapshot, rotation: Int, started: UInt64) {
+        let s = shared
+        let bytes = Array(query)
+        let address = addresses[i], addressLength = addressLengths[i]
+        let inet6 = cdns_address_is_ipv6(&addresses[i]) != 0
+        func put(_ reply: [UInt8], _ info: QueryProcessor.ReplyInfo) {
+            if s.recorder.active {
+                s.recorder.record(info, inet6: inet6, client: UDPListener.text(address), requestSize: bytes.count, responseSize: reply.count,
+                                  started: started)
+            }
+            // UDP replies never exceed udpSize, the slot's size.
+            guard reply.count <= out.count else { return }
+            reply.withUnsafeBytes { out.copyMemory(from: $0) }
+            replyLengths[i] = Int32(reply.count)
+        }
+        switch s.processor.respond(to: bytes, transport: .udp, snapshot: snapshot, rotation: rotation) {
+        case .drop(let reason):
+            s.counters.countDrop(reason)
+        case .reply(let reply, let info):
+            if info.rcode == .formErr { s.counters.formErrReplies.add(1, ordering: .relaxed) }
+            put(reply, info)
+        case .forward(let request):
+            guard let forwarder = s.forwarder else { return }
+            if let cached = forwarder.cachedReply(request) {
+                put(cached.bytes, cached.info)
+                return
+            }
+            // Upstream: the reply is sent from the forwarder's loop when it comes.
+            let fd = self.fd, recorder = s.recorder, client = Address(storage: address, length: addressLength)
+            forwarder.resolve(request, on: s.forwardLoop).whenSuccess { reply in
+                if recorder.active {
+                    recorder.record(reply.info, inet6: inet6, client: UDPListener.text(client.storage), requestSize: bytes.count,
+                                    responseSize: reply.bytes.count, started: started)
+                }
+                var storage = client.storage
+                _ = reply.bytes.withUnsafeBufferPointer { cdns_send_one(fd, $0.baseAddress, Int32($0.count), &storage, client.length) }
+            }
+        }
+    }
+
+    private struct Address: @unchecked Sendable {
+        var storage: sockaddr_storage
+        var length: Int32
+    }
+
+    /// Ports of echo, daytime, chargen and time, and 0: replies to them feed reflection loops
+    /// (BIND `ns_client_dropport`, reliability.md §2.1).
+    static func isReservedPort(_ port: Int) -> Bool {
+        switch port {
+        case 0, 7, 13, 19, 37: return true
+        default: return false
+        }
+    }
+
+    /// "1.2.3.4:53" or "[::1]:53", for the query log.
+    static func text(_ address: sockaddr_storage) -> String {
+        var a = address
+        var out = [CChar](repeating: 0, count: 64)
+        cdns_address_text(&a, &out, 64)
+        return String(cString: out)
+    }
+}
+
+extension QueryRecorder {
+    func record(_ info: QueryProcessor.ReplyInfo, inet6: Bool, client: @autoclosure () -> String, requestSize: Int, responseSize: Int,
+                started: UInt64) {
+        record(rcode: info.rcode, type: info.question?.type, zone: info.zone, inet6: inet6, client: client(), requestSize: requestSize,
+               responseSize: responseSize, started: started, name: info.question.map { $0.name.description } ?? "-")
+    }
+}
