@@ -9,7 +9,7 @@ ZONES ?= zones
 # libldns for zone files and the test decoder; dig, kdig, drill as real clients in tests;
 # openssl for the fake API server's certificates; NSD and dnsperf for `make bench`. kubectl
 # (Debian's kubernetes-client unless one is on PATH) checks the fake API server and deploy/.
-DEB_PACKAGES := libldns-dev ldnsutils bind9-dnsutils knot-dnsutils dnsperf nsd util-linux procps openssl valgrind
+DEB_PACKAGES := libldns-dev ldnsutils bind9-dnsutils knot-dnsutils dnsperf nsd util-linux procps openssl valgrind binutils
 DEB_PACKAGES += $(shell command -v kubectl >/dev/null || echo kubernetes-client)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

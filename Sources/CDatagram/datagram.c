@@ -8,6 +8,8 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+_Static_assert(sizeof(struct cdns_mmsghdr) == sizeof(struct mmsghdr), "mmsghdr layout");
+
 int cdns_udp_socket(const char *host, int port, int rcvbuf, int timeout_ms, int *bound_port) {
     struct sockaddr_storage ss;
     socklen_t len;
@@ -49,48 +51,49 @@ int cdns_udp_socket(const char *host, int port, int rcvbuf, int timeout_ms, int 
     return fd;
 }
 
-int cdns_recv_batch(int fd, unsigned char *buf, int slot, int count, struct sockaddr_storage *addrs, int *addr_lens, int *lengths) {
-    struct mmsghdr msgs[CDNS_BATCH_MAX];
-    struct iovec iov[CDNS_BATCH_MAX];
+void cdns_batch_init(struct cdns_batch *b, int count, unsigned char *queries, int query_slot, unsigned char *replies, int reply_slot,
+                     struct sockaddr_storage *addrs) {
+    memset(b, 0, sizeof *b);
     if (count > CDNS_BATCH_MAX) count = CDNS_BATCH_MAX;
+    b->count = count;
+    b->addrs = addrs;
+    b->replies = replies;
+    b->reply_slot = reply_slot;
     for (int i = 0; i < count; i++) {
-        iov[i].iov_base = buf + (size_t)i * slot;
-        iov[i].iov_len = (size_t)slot;
-        memset(&msgs[i].msg_hdr, 0, sizeof msgs[i].msg_hdr);
-        msgs[i].msg_hdr.msg_iov = &iov[i];
-        msgs[i].msg_hdr.msg_iovlen = 1;
-        msgs[i].msg_hdr.msg_name = &addrs[i];
-        msgs[i].msg_hdr.msg_namelen = sizeof addrs[i];
+        b->in_iov[i].iov_base = queries + (size_t)i * query_slot;
+        b->in_iov[i].iov_len = (size_t)query_slot;
+        b->in[i].msg_hdr.msg_iov = &b->in_iov[i];
+        b->in[i].msg_hdr.msg_iovlen = 1;
+        b->in[i].msg_hdr.msg_name = &addrs[i];
+        b->out[i].msg_hdr.msg_iov = &b->out_iov[i];
+        b->out[i].msg_hdr.msg_iovlen = 1;
     }
-    int n = recvmmsg(fd, msgs, (unsigned)count, MSG_WAITFORONE, NULL);
+}
+
+int cdns_recv_batch(int fd, struct cdns_batch *b, int *lengths) {
+    for (int i = 0; i < b->count; i++) b->in[i].msg_hdr.msg_namelen = sizeof(struct sockaddr_storage);
+    int n = recvmmsg(fd, (struct mmsghdr *)b->in, (unsigned)b->count, MSG_WAITFORONE, NULL);
     if (n < 0) return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? 0 : -errno;
-    for (int i = 0; i < n; i++) {
-        lengths[i] = (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) ? -1 : (int)msgs[i].msg_len;
-        addr_lens[i] = (int)msgs[i].msg_hdr.msg_namelen;
-    }
+    for (int i = 0; i < n; i++) lengths[i] = (b->in[i].msg_hdr.msg_flags & MSG_TRUNC) ? -1 : (int)b->in[i].msg_len;
     return n;
 }
 
-int cdns_send_batch(int fd, unsigned char *buf, int slot, int count, const struct sockaddr_storage *addrs, const int *addr_lens,
-                    const int *lengths) {
-    struct mmsghdr msgs[CDNS_BATCH_MAX];
-    struct iovec iov[CDNS_BATCH_MAX];
+int cdns_batch_address_length(const struct cdns_batch *b, int i) { return (int)b->in[i].msg_hdr.msg_namelen; }
+
+int cdns_send_batch(int fd, struct cdns_batch *b, int count, const int *lengths) {
     int k = 0;
-    if (count > CDNS_BATCH_MAX) count = CDNS_BATCH_MAX;
+    if (count > b->count) count = b->count;
     for (int i = 0; i < count; i++) {
         if (lengths[i] <= 0) continue;
-        iov[k].iov_base = buf + (size_t)i * slot;
-        iov[k].iov_len = (size_t)lengths[i];
-        memset(&msgs[k].msg_hdr, 0, sizeof msgs[k].msg_hdr);
-        msgs[k].msg_hdr.msg_iov = &iov[k];
-        msgs[k].msg_hdr.msg_iovlen = 1;
-        msgs[k].msg_hdr.msg_name = (void *)&addrs[i];
-        msgs[k].msg_hdr.msg_namelen = (socklen_t)addr_lens[i];
+        b->out_iov[k].iov_base = b->replies + (size_t)i * b->reply_slot;
+        b->out_iov[k].iov_len = (size_t)lengths[i];
+        b->out[k].msg_hdr.msg_name = &b->addrs[i];
+        b->out[k].msg_hdr.msg_namelen = b->in[i].msg_hdr.msg_namelen;
         k++;
     }
     int sent = 0;
     while (sent < k) {
-        int n = sendmmsg(fd, msgs + sent, (unsigned)(k - sent), MSG_DONTWAIT);
+        int n = sendmmsg(fd, (struct mmsghdr *)(b->out + sent), (unsigned)(k - sent), MSG_DONTWAIT);
         if (n < 0) {
             if (errno == EINTR) continue;
             /* Socket buffer full (EAGAIN) or an unreachable client: the rest are lost, as UDP is. */

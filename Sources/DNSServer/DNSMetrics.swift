@@ -248,6 +248,11 @@ final class QueryRecorder: Sendable {
 
     /// The zones seen are few (ours, and "." for the rest): a short list, compared by value.
     private static func zoneSlot(_ zone: DNSName?, _ book: inout Book) -> Int {
+        // Most queries fall in a zone seen before, as the very same bytes: compare storage first.
+        if let zone {
+            let key = zone.wire.withUnsafeBufferPointer { $0.baseAddress }
+            for (i, z) in book.zones.enumerated() where z?.wire.withUnsafeBufferPointer({ $0.baseAddress }) == key { return i }
+        }
         for (i, z) in book.zones.enumerated() where z == zone { return i }
         guard book.zones.count < 0xFFFF else { return 0xFFFF - 1 }
         book.zones.append(zone)

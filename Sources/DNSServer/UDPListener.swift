@@ -98,17 +98,19 @@ final class UDPListener: Sendable {
         let queries = UnsafeMutableRawBufferPointer.allocate(byteCount: batch * Self.querySlot, alignment: 16)
         let replies = UnsafeMutableRawBufferPointer.allocate(byteCount: batch * replySlot, alignment: 16)
         let addresses = UnsafeMutablePointer<sockaddr_storage>.allocate(capacity: batch)
-        let addressLengths = UnsafeMutablePointer<Int32>.allocate(capacity: batch)
         let queryLengths = UnsafeMutablePointer<Int32>.allocate(capacity: batch)
         let replyLengths = UnsafeMutablePointer<Int32>.allocate(capacity: batch)
+        let headers = UnsafeMutablePointer<cdns_batch>.allocate(capacity: 1)
         defer {
             queries.deallocate()
             replies.deallocate()
             addresses.deallocate()
-            addressLengths.deallocate()
             queryLengths.deallocate()
             replyLengths.deallocate()
+            headers.deallocate()
         }
+        cdns_batch_init(headers, Int32(batch), queries.baseAddress!.assumingMemoryBound(to: UInt8.self), Int32(Self.querySlot),
+                        replies.baseAddress!.assumingMemoryBound(to: UInt8.self), Int32(replySlot), addresses)
         var view = SnapshotStore.View(s.store)
         var rotation = 0
 
@@ -117,8 +119,7 @@ final class UDPListener: Sendable {
                 hasChores.store(false, ordering: .relaxed)
                 for chore in chores.withLock({ c -> [@Sendable () -> Void] in defer { c = [] }; return c }) { chore() }
             }
-            let n = Int(cdns_recv_batch(fd, queries.baseAddress!.assumingMemoryBound(to: UInt8.self), Int32(Self.querySlot), Int32(batch),
-                                        addresses, addressLengths, queryLengths))
+            let n = Int(cdns_recv_batch(fd, headers, queryLengths))
             guard n > 0 else { continue }  // timeout (or a transient error): look at `stopping` again
             let started = s.recorder.active ? MonotonicClock.nanoseconds() : 0
             let snapshot = view.current()
@@ -145,22 +146,22 @@ final class UDPListener: Sendable {
                                           started: started, name: QueryRecorder.questionName(query))
                     }
                 } else {
-                    longWay(query, out, i, addresses, addressLengths, replyLengths, snapshot: snapshot, rotation: rotation, started: started)
+                    longWay(query, out, addresses[i], cdns_batch_address_length(headers, Int32(i)), &replyLengths[i], snapshot: snapshot,
+                            rotation: rotation, started: started)
                 }
             }
-            _ = cdns_send_batch(fd, replies.baseAddress!.assumingMemoryBound(to: UInt8.self), Int32(replySlot), Int32(n),
-                                addresses, addressLengths, replyLengths)
+            _ = cdns_send_batch(fd, headers, Int32(n), replyLengths)
         }
     }
 
     /// Everything `respondDirect` declines: errors, forwarding, the cache, truncation.
-    private func longWay(_ query: UnsafeRawBufferPointer, _ out: UnsafeMutableRawBufferPointer, _ i: Int,
-                         _ addresses: UnsafeMutablePointer<sockaddr_storage>, _ addressLengths: UnsafeMutablePointer<Int32>,
-                         _ replyLengths: UnsafeMutablePointer<Int32>, snapshot: Snapshot, rotation: Int, started: UInt64) {
+    private func longWay(_ query: UnsafeRawBufferPointer, _ out: UnsafeMutableRawBufferPointer, _ address: sockaddr_storage,
+                         _ addressLength: Int32, _ replyLength: UnsafeMutablePointer<Int32>, snapshot: Snapshot, rotation: Int,
+                         started: UInt64) {
         let s = shared
         let bytes = Array(query)
-        let address = addresses[i], addressLength = addressLengths[i]
-        let inet6 = cdns_address_is_ipv6(&addresses[i]) != 0
+        var a = address
+        let inet6 = cdns_address_is_ipv6(&a) != 0
         func put(_ reply: [UInt8], _ info: QueryProcessor.ReplyInfo) {
             if s.recorder.active {
                 s.recorder.record(info, inet6: inet6, client: UDPListener.text(address), requestSize: bytes.count, responseSize: reply.count,
@@ -169,7 +170,7 @@ final class UDPListener: Sendable {
             // UDP replies never exceed udpSize, the slot's size.
             guard reply.count <= out.count else { return }
             reply.withUnsafeBytes { out.copyMemory(from: $0) }
-            replyLengths[i] = Int32(reply.count)
+            replyLength.pointee = Int32(reply.count)
         }
         switch s.processor.respond(to: bytes, transport: .udp, snapshot: snapshot, rotation: rotation) {
         case .drop(let reason):

@@ -2,6 +2,7 @@
 #define CDATAGRAM_H
 #include <sys/socket.h>
 #include <stddef.h>
+#include <sys/uio.h>
 
 /// Batched UDP I/O for the DNS listeners: recvmmsg/sendmmsg over fixed slots of one buffer,
 /// so a batch of datagrams costs two system calls and no allocation.
@@ -14,16 +15,40 @@
 /// are IPv6-only. Returns the descriptor, or -errno. `bound_port` receives the port.
 int cdns_udp_socket(const char *host, int port, int rcvbuf, int timeout_ms, int *bound_port);
 
-/// Receives up to `count` datagrams into slots of `slot` bytes of `buf`: waits for the first
-/// (up to the socket's timeout), takes what else is queued. Lengths, addresses and their
-/// lengths go to the arrays; a datagram longer than its slot has its length set to -1.
-/// Returns how many, 0 on timeout, or -errno.
-int cdns_recv_batch(int fd, unsigned char *buf, int slot, int count, struct sockaddr_storage *addrs, int *addr_lens, int *lengths);
+/// The message headers of one listener's batches, set up once (`cdns_batch_init`): slot i of
+/// `queries` receives into addrs[i]; replies go out from slot i of `replies`.
+/// struct mmsghdr's layout (declared here: the system's needs _GNU_SOURCE, which Swift's view of
+/// sys/socket.h does not have).
+struct cdns_mmsghdr {
+    struct msghdr msg_hdr;
+    unsigned int msg_len;
+};
 
-/// Sends slot i (lengths[i] bytes, skipped when 0) to addrs[i] for i < count. Returns how many
-/// datagrams the kernel took, or -errno.
-int cdns_send_batch(int fd, unsigned char *buf, int slot, int count, const struct sockaddr_storage *addrs, const int *addr_lens,
-                    const int *lengths);
+struct cdns_batch {
+    struct cdns_mmsghdr in[CDNS_BATCH_MAX];
+    struct iovec in_iov[CDNS_BATCH_MAX];
+    struct cdns_mmsghdr out[CDNS_BATCH_MAX];
+    struct iovec out_iov[CDNS_BATCH_MAX];
+    struct sockaddr_storage *addrs;
+    unsigned char *replies;
+    int reply_slot;
+    int count;
+};
+
+void cdns_batch_init(struct cdns_batch *b, int count, unsigned char *queries, int query_slot, unsigned char *replies, int reply_slot,
+                     struct sockaddr_storage *addrs);
+
+/// Receives up to the batch's count of datagrams: waits for the first (up to the socket's
+/// timeout), takes what else is queued. lengths[i] is -1 for a datagram longer than its slot.
+/// Returns how many, 0 on timeout, or -errno.
+int cdns_recv_batch(int fd, struct cdns_batch *b, int *lengths);
+
+/// Sends reply slot i (lengths[i] bytes, skipped when 0) to the address it came from, for
+/// i < count. Returns how many datagrams the kernel took, or -errno.
+int cdns_send_batch(int fd, struct cdns_batch *b, int count, const int *lengths);
+
+/// The length of addrs[i] as received.
+int cdns_batch_address_length(const struct cdns_batch *b, int i);
 
 /// One datagram (a forwarded answer, sent later from another thread). Returns bytes or -errno.
 int cdns_send_one(int fd, const unsigned char *bytes, int n, const struct sockaddr_storage *addr, int addr_len);
