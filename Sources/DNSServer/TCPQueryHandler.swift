@@ -3,6 +3,7 @@ import DNSWire
 import Forwarding
 import NIOCore
 import RecordIndex
+import Synchronization
 
 /// One per TCP connection. Pipelined queries are answered in order as they are decoded (RFC 7766
 /// §6.2.1.1), the common ones straight into this connection's reply arena (no allocation), and
@@ -23,6 +24,9 @@ final class TCPQueryHandler: ChannelInboundHandler {
     private var answered = 0
     private let loadBalance: Bool
     private var rotation = 0
+    /// Where each connection's rotation starts: clients often send one query per connection, so
+    /// a count per connection alone would always start them at the same record.
+    private static let connections = Atomic<Int>(0)
     /// Framed replies of the current read, back to back; written as one at its end.
     private var arena: ByteBuffer
     /// Room kept free for one direct reply (with its length): larger ones take the long way.
@@ -37,6 +41,7 @@ final class TCPQueryHandler: ChannelInboundHandler {
          maxQueries: Int, stallTimeout: TimeAmount, loadBalance: Bool, allocator: ByteBufferAllocator) {
         self.view = SnapshotStore.View(store)
         self.loadBalance = loadBalance
+        self.rotation = loadBalance ? Self.connections.wrappingAdd(1, ordering: .relaxed).oldValue : 0
         self.arena = allocator.buffer(capacity: 2 * Self.directRoom)
         self.processor = processor
         self.counters = counters
