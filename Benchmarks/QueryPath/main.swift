@@ -174,7 +174,7 @@ func measure(_ name: String, _ q: [UInt8], tcp: Bool) -> Cost {
     defer { close(client.fd) }
     var buffer = [UInt8](repeating: 0, count: 65536)
     for _ in 0..<300 { _ = client.ask(q, into: &buffer) }  // warm: caches, arenas, first-use allocations
-    let (short, long) = onValgrind ? (100, 400) : (1000, 6000)  // under the 10,000 a TCP connection serves
+    let (short, long) = onValgrind ? (100, 400) : (1000, 6000)
     var allocations: [Int] = [], instructions: [Int] = []
     for (k, n) in [short, long].enumerated() {
         let before = serverAllocations(tcp: tcp)

@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "CDatagram.h"
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -14,27 +15,26 @@ int cdns_udp_socket(const char *host, int port, int rcvbuf, int timeout_ms, int 
     struct sockaddr_storage ss;
     socklen_t len;
     memset(&ss, 0, sizeof ss);
-    struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
-    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
-    if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
-        v4->sin_family = AF_INET;
-        v4->sin_port = htons((unsigned short)port);
-        len = sizeof *v4;
-    } else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
-        v6->sin6_family = AF_INET6;
-        v6->sin6_port = htons((unsigned short)port);
-        len = sizeof *v6;
-    } else {
-        return -EINVAL;
-    }
+    /* Numeric addresses, or a name such as localhost: the first address it resolves to, as the
+       TCP listener's bind does. */
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_socktype = SOCK_DGRAM;
+    hints.ai_flags = AI_NUMERICSERV;
+    char service[16];
+    snprintf(service, sizeof service, "%d", port);
+    int rc = getaddrinfo(host, service, &hints, &res);
+    if (rc != 0 || res == NULL) return rc == EAI_SYSTEM ? -errno : -EADDRNOTAVAIL;
+    memcpy(&ss, res->ai_addr, res->ai_addrlen);
+    len = res->ai_addrlen;
+    freeaddrinfo(res);
     int fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd < 0) return -errno;
     int one = 1;
     struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
     if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
         setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0 ||
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0 ||
-        (ss.ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) < 0)) {
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0) {
         int e = errno;
         close(fd);
         return -e;
@@ -91,18 +91,20 @@ int cdns_send_batch(int fd, struct cdns_batch *b, int count, const int *lengths)
         b->out[k].msg_hdr.msg_namelen = b->in[i].msg_hdr.msg_namelen;
         k++;
     }
-    int sent = 0;
-    while (sent < k) {
-        int n = sendmmsg(fd, (struct mmsghdr *)(b->out + sent), (unsigned)(k - sent), MSG_DONTWAIT);
+    /* Socket buffer full (EAGAIN): the rest are lost, as UDP is. Any other error belongs to
+       one datagram (a client with no route back, a firewall rule): skip it, send the others. */
+    int sent = 0, failed = 0;
+    while (sent + failed < k) {
+        int n = sendmmsg(fd, (struct mmsghdr *)(b->out + sent + failed), (unsigned)(k - sent - failed), MSG_DONTWAIT);
         if (n < 0) {
             if (errno == EINTR) continue;
-            /* Socket buffer full (EAGAIN) or an unreachable client: the rest are lost, as UDP is. */
-            if (sent == 0) return -errno;
-            break;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+            failed++;
+            continue;
         }
         sent += n;
     }
-    return sent;
+    return k - sent;
 }
 
 int cdns_send_one(int fd, const unsigned char *bytes, int n, const struct sockaddr_storage *addr, int addr_len) {

@@ -40,7 +40,8 @@ extension QueryProcessor {
             i += len + 1
         }
         let name = Header.size..<(i + 1)
-        guard name.count <= 255, i + 5 <= q.count else { return nil }
+        // The root has no label to point at (the long way writes its owners whole).
+        guard name.count > 1, name.count <= 255, i + 5 <= q.count else { return nil }
         let type = RecordType(rawValue: u16(q, i + 1))
         guard u16(q, i + 3) == RecordClass.in.rawValue else { return nil }
         switch type {

@@ -175,8 +175,9 @@ struct BucketCounts {
 }
 
 /// Records replies for one UDP listener thread, or for the TCP connections of one listener on
-/// one event loop: one thread records into it, so its lock is never contended but by a scrape
-/// (no lock is shared between threads answering queries).
+/// one event loop. That thread does nearly all the recording (forwarded UDP replies are recorded
+/// from the forwarder's loop), so its lock is contended only by a scrape and those: no lock is
+/// shared between the threads answering queries.
 final class QueryRecorder: Sendable {
     struct Tally {
         var count = 0

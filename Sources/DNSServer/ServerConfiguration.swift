@@ -35,8 +35,11 @@ public struct ServerConfiguration: Sendable {
     public var tcpIdleTimeout: Int64 = 10
     /// Open TCP connections allowed at once; more are closed on accept.
     public var maxTCPConnections: Int = 1000
-    /// Queries answered on one TCP connection before it is closed.
-    public var maxQueriesPerConnection: Int = 10_000
+    /// Queries answered on one TCP connection before it is closed; 0: no limit. A client that
+    /// pipelines past the limit loses what it sent after it (RFC 7766 lets it retry them), so
+    /// the default is none, as NSD's `tcp-query-count` and CoreDNS have it; idle connections
+    /// are closed by the idle timeout and the connection cap.
+    public var maxQueriesPerConnection: Int = 0
     /// One log line per query (`--log-queries`), for debugging.
     public var logQueries = false
     /// UDP sockets per address: one per event loop with SO_REUSEPORT.

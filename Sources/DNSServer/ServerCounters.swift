@@ -8,6 +8,10 @@ public final class ServerCounters: Sendable {
     public let droppedShort = Atomic<Int>(0)
     public let droppedResponse = Atomic<Int>(0)
     public let droppedReservedPort = Atomic<Int>(0)
+    /// UDP datagrams larger than any query a client sends unfragmented (4 KiB).
+    public let droppedOversized = Atomic<Int>(0)
+    /// UDP replies the kernel did not take (socket buffer full, no route back to the client).
+    public let replySendFailed = Atomic<Int>(0)
     public let tcpRejected = Atomic<Int>(0)
     public let tcpOpen = Atomic<Int>(0)
     /// Replies with FORMERR: a malformed query, answered.
@@ -24,7 +28,8 @@ public final class ServerCounters: Sendable {
 
     public struct Snapshot: Sendable {
         /// Drops by the `reason` label: malformed (shorter than a header), response (QR set),
-        /// reserved_port (source port of a reflection service), over_capacity (TCP connection cap).
+        /// reserved_port (source port of a reflection service), over_capacity (TCP connection cap),
+        /// oversized (a UDP datagram over 4 KiB), send_failed (a UDP reply the kernel refused).
         public var drops: [(String, Int)]
         public var formErrReplies: Int
         public var tcpOpen: Int
@@ -35,6 +40,8 @@ public final class ServerCounters: Sendable {
             ("malformed", droppedShort.load(ordering: .relaxed)),
             ("response", droppedResponse.load(ordering: .relaxed)),
             ("reserved_port", droppedReservedPort.load(ordering: .relaxed)),
+            ("oversized", droppedOversized.load(ordering: .relaxed)),
+            ("send_failed", replySendFailed.load(ordering: .relaxed)),
             ("over_capacity", tcpRejected.load(ordering: .relaxed)),
         ], formErrReplies: formErrReplies.load(ordering: .relaxed), tcpOpen: tcpOpen.load(ordering: .relaxed))
     }

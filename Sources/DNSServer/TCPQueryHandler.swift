@@ -82,7 +82,7 @@ final class TCPQueryHandler: ChannelInboundHandler {
             answerLongWay(Array(frame.readableBytesView), started: started, snapshot: snapshot, context: context)
         }
         answered += 1
-        if answered >= maxQueries {
+        if maxQueries > 0 && answered >= maxQueries {
             // Enough for one connection: finish what is written, then close.
             sendPending(context)
             closeWhenAnswered(context.channel)

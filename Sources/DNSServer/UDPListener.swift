@@ -22,6 +22,9 @@ final class UDPListener: Sendable {
     let fd: Int32
     let port: Int
     private let stopping = Atomic<Bool>(false)
+    /// Set, under its lock, when the socket is closed: a forwarded reply arriving later on an
+    /// event loop must not be sent on a descriptor number that may since name another socket.
+    private let closed = Mutex(false)
     private let exited = DispatchSemaphore(value: 0)
     /// Work to run on the listener's thread (between batches), for tools that need to look at
     /// what that thread does (the query-path benchmark counts its allocations).
@@ -29,7 +32,8 @@ final class UDPListener: Sendable {
     private let hasChores = Atomic<Bool>(false)
 
     /// Datagrams per system call, and the size of each slot (queries larger than a slot are
-    /// not ones a client sends without fragmentation: they are counted and dropped).
+    /// not ones a client sends without fragmentation: they are counted as `oversized` and
+    /// dropped).
     static let batch = 32
     static let querySlot = 4096
     /// How often an idle thread wakes to see whether it should stop.
@@ -81,7 +85,10 @@ final class UDPListener: Sendable {
                 done.resume()
             }
         }
-        close(fd)
+        closed.withLock { isClosed in
+            isClosed = true
+            close(fd)
+        }
     }
 
     /// Runs `body` on the listener's thread before its next batch (at most the idle wake
@@ -121,15 +128,15 @@ final class UDPListener: Sendable {
             }
             let n = Int(cdns_recv_batch(fd, headers, queryLengths))
             guard n > 0 else { continue }  // timeout (or a transient error): look at `stopping` again
-            let started = s.recorder.active ? MonotonicClock.nanoseconds() : 0
             let snapshot = view.current()
             for i in 0..<n {
                 replyLengths[i] = 0
                 let length = Int(queryLengths[i])
                 guard length >= 0 else {
-                    s.counters.countDrop(.short)  // longer than any query a client sends unfragmented
+                    s.counters.droppedOversized.add(1, ordering: .relaxed)
                     continue
                 }
+                let started = s.recorder.active ? MonotonicClock.nanoseconds() : 0
                 if UDPListener.isReservedPort(Int(cdns_address_port(&addresses[i]))) {
                     s.counters.droppedReservedPort.add(1, ordering: .relaxed)
                     continue
@@ -150,7 +157,8 @@ final class UDPListener: Sendable {
                             rotation: rotation, started: started)
                 }
             }
-            _ = cdns_send_batch(fd, headers, Int32(n), replyLengths)
+            let unsent = cdns_send_batch(fd, headers, Int32(n), replyLengths)
+            if unsent > 0 { s.counters.replySendFailed.add(Int(unsent), ordering: .relaxed) }
         }
     }
 
@@ -184,15 +192,20 @@ final class UDPListener: Sendable {
                 put(cached.bytes, cached.info)
                 return
             }
-            // Upstream: the reply is sent from the forwarder's loop when it comes.
-            let fd = self.fd, recorder = s.recorder, client = Address(storage: address, length: addressLength)
-            forwarder.resolve(request, on: s.forwardLoop).whenSuccess { reply in
+            // Upstream: the reply is sent from the forwarder's loop when it comes, unless the
+            // socket closed in the meantime.
+            let recorder = s.recorder, client = Address(storage: address, length: addressLength)
+            forwarder.resolve(request, on: s.forwardLoop).whenSuccess { [self] reply in
                 if recorder.active {
                     recorder.record(reply.info, inet6: inet6, client: UDPListener.text(client.storage), requestSize: bytes.count,
                                     responseSize: reply.bytes.count, started: started)
                 }
                 var storage = client.storage
-                _ = reply.bytes.withUnsafeBufferPointer { cdns_send_one(fd, $0.baseAddress, Int32($0.count), &storage, client.length) }
+                let sent = closed.withLock { isClosed -> Int32 in
+                    guard !isClosed else { return -1 }
+                    return reply.bytes.withUnsafeBufferPointer { cdns_send_one(fd, $0.baseAddress, Int32($0.count), &storage, client.length) }
+                }
+                if sent < 0 { shared.counters.replySendFailed.add(1, ordering: .relaxed) }
             }
         }
     }

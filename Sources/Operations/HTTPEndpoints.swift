@@ -21,8 +21,7 @@ public struct HTTPReply: Sendable {
 /// CoreDNS has them (8080, 8181, 9153), so a probe and a scrape never share a port with DNS or
 /// with each other. GET and HEAD only; everything else 404 or 405.
 public final class HTTPEndpoints: Sendable {
-    /// Async: a `/metrics` scrape reads each DNS event loop's tallies on that loop.
-    public typealias Route = @Sendable () async -> HTTPReply
+    public typealias Route = @Sendable () -> HTTPReply
 
     private let group: any EventLoopGroup
     private let logger: Logger
@@ -90,22 +89,12 @@ final class RouteHandler: ChannelInboundHandler {
 
     private func respond(_ context: ChannelHandlerContext, _ head: HTTPRequestHead) {
         let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
-        guard let route = routes[path] else {
-            return send(context, head, HTTPReply(.notFound, "not found; try \(routes.keys.sorted().joined(separator: " "))\n"))
+        let reply: HTTPReply
+        if let route = routes[path] {
+            reply = head.method == .GET || head.method == .HEAD ? route() : HTTPReply(.methodNotAllowed, "method not allowed\n")
+        } else {
+            reply = HTTPReply(.notFound, "not found; try \(routes.keys.sorted().joined(separator: " "))\n")
         }
-        guard head.method == .GET || head.method == .HEAD else {
-            return send(context, head, HTTPReply(.methodNotAllowed, "method not allowed\n"))
-        }
-        // The reply is written back on this connection's loop (the pipelining handler holds the
-        // next request until then).
-        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        context.eventLoop.makeFutureWithTask { await route() }.whenSuccess { reply in
-            let (handler, context) = bound.value
-            handler.send(context, head, reply)
-        }
-    }
-
-    private func send(_ context: ChannelHandlerContext, _ head: HTTPRequestHead, _ reply: HTTPReply) {
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: reply.contentType)
         headers.add(name: "Content-Length", value: "\(reply.body.utf8.count)")

@@ -98,8 +98,8 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("max-tcp-connections"), help: "Open TCP connections allowed at once.")
     var maxTCPConnections = 1000
 
-    @Option(name: .customLong("max-tcp-queries"), help: "Queries answered on one TCP connection before it is closed.")
-    var maxTCPQueries = 10_000
+    @Option(name: .customLong("max-tcp-queries"), help: "Queries answered on one TCP connection before it is closed; 0: no limit (as NSD and CoreDNS).")
+    var maxTCPQueries = 0
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
@@ -144,6 +144,7 @@ struct Serve: AsyncParsableCommand {
         server.udpSize = udpSize
         server.tcpIdleTimeout = Int64(tcpIdleTimeout)
         server.maxTCPConnections = maxTCPConnections
+        guard maxTCPQueries >= 0 else { throw ValidationError("--max-tcp-queries must be 0 (no limit) or more") }
         server.maxQueriesPerConnection = maxTCPQueries
         server.logQueries = logQueries
         server.loadBalance = !noLoadBalance

@@ -7,6 +7,18 @@ import TestSupport
     let bin = ServerProcess.binary
     let zones = ServerProcess.repositoryRoot + "/zones"
 
+    // `--listen` takes a host name as well as an address (README: "UDP and TCP address"): the
+    // name's first address, for UDP and TCP alike.
+    @Test func listenOnHostName() throws {
+        let second = Int.random(in: 20000...60000)
+        let s = try ServerProcess(arguments: ["--zones", zones, "--listen", "localhost:\(second)"])
+        defer { _ = s.stop() }
+        for transport in ["+notcp", "+tcp"] {
+            let r = try run("dig", ["@localhost", "-p", "\(second)", "+short", "+time=2", "+tries=1", transport, "web.shop.svc.cluster.local"])
+            #expect(r.out == "10.96.10.20\n", "\(transport): \(r.out)")
+        }
+    }
+
     // `clusterdns check DIR` prints the records as zone-file text and exits 0.
     @Test func checkExample() throws {
         let r = try run(bin, ["check", zones])

@@ -52,6 +52,9 @@ import TestSupport
         #expect(try dig(s.port, ["example.org"]).contains("REFUSED"))
         // A packet shorter than a header is dropped and counted as malformed.
         _ = DNSClient.udp([1, 2, 3], port: s.port, timeout: 0.2)
+        // A datagram over 4 KiB is no query a client sends unfragmented: dropped, counted.
+        #expect(DNSClient.udp(DNSClient.query("web.shop.svc.cluster.local.", .a) + [UInt8](repeating: 0, count: 5000), port: s.port,
+                              timeout: 0.2) == nil)
 
         let scrape = try #require(s.get("/metrics"))
         #expect(scrape.status == 200)
@@ -69,6 +72,8 @@ import TestSupport
         #expect(Self.value(m, "coredns_dns_request_size_bytes_count", zone.merging(["proto": "tcp"]) { $1 }) == 1)
         #expect(Self.value(m, "coredns_dns_response_size_bytes_count", zone.merging(["proto": "udp"]) { $1 }) == 6)
         #expect(Self.value(m, "clusterdns_dropped_packets_total", ["reason": "malformed"]) == 1)
+        #expect(Self.value(m, "clusterdns_dropped_packets_total", ["reason": "oversized"]) == 1)
+        #expect(Self.value(m, "clusterdns_dropped_packets_total", ["reason": "send_failed"]) == 0)
         #expect(Self.value(m, "coredns_build_info") == 1)
         #expect(Self.value(m, "clusterdns_index_objects", ["kind": "service"]) == 6)
         #expect(Self.value(m, "clusterdns_index_records", ["type": "A"]) > 0)

@@ -10,9 +10,10 @@
 /// The most datagrams one call moves.
 #define CDNS_BATCH_MAX 64
 
-/// A UDP socket bound to host:port with SO_REUSEADDR and SO_REUSEPORT (one per thread on one
-/// port), a receive buffer of `rcvbuf` bytes and a receive timeout of `timeout_ms`; IPv6 sockets
-/// are IPv6-only. Returns the descriptor, or -errno. `bound_port` receives the port.
+/// A UDP socket bound to host:port (numeric, or a name: its first address) with SO_REUSEADDR and
+/// SO_REUSEPORT (one per thread on one port), a receive buffer of `rcvbuf` bytes and a receive
+/// timeout of `timeout_ms`; IPv6 sockets take IPv4 too, as the system sets them (and the TCP
+/// listener's). Returns the descriptor, or -errno. `bound_port` receives the port.
 int cdns_udp_socket(const char *host, int port, int rcvbuf, int timeout_ms, int *bound_port);
 
 /// The message headers of one listener's batches, set up once (`cdns_batch_init`): slot i of
@@ -44,7 +45,8 @@ void cdns_batch_init(struct cdns_batch *b, int count, unsigned char *queries, in
 int cdns_recv_batch(int fd, struct cdns_batch *b, int *lengths);
 
 /// Sends reply slot i (lengths[i] bytes, skipped when 0) to the address it came from, for
-/// i < count. Returns how many datagrams the kernel took, or -errno.
+/// i < count. Returns how many replies were not sent (a full socket buffer, or an error that
+/// concerns one datagram, which is skipped).
 int cdns_send_batch(int fd, struct cdns_batch *b, int count, const int *lengths);
 
 /// The length of addrs[i] as received.
