@@ -145,11 +145,12 @@ struct WireCore<S: WireStorage> {
             let len = s.byte(p)
             guard len == w[k] else { return false }
             if len == 0 { return true }
-            var j = 1
-            while j <= Int(len) {
+            // Last byte first: sibling names (svc-0, svc-1, …) differ at the end of their label.
+            var j = Int(len)
+            while j >= 1 {
                 let a = s.byte(p + j), b = w[k + j]
                 if a != b && DNSName.fold(a) != DNSName.fold(b) { return false }
-                j += 1
+                j -= 1
             }
             p += Int(len) + 1
             k += Int(len) + 1
