@@ -50,7 +50,7 @@ querycost: deps
 # then the whole server against NSD with dnsperf, then cached upstream answers against Unbound
 # (installed here only: the tests do not need it).
 bench: release
-	@dpkg -s unbound >/dev/null 2>&1 || { $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends unbound; }
+	@for p in unbound knot; do dpkg -s $$p >/dev/null 2>&1 || { $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $$p; }; done
 	.build/release/QueryPathBenchmark
 	$(MAKE) querycost
 	Benchmarks/dnsperf/run.sh

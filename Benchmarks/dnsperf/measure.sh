@@ -39,19 +39,53 @@ cpu_ticks() {
   echo $total
 }
 
+# A Knot configuration on 127.0.0.1@PORT (one UDP and one TCP worker) serving $OUT/ZONE.zone for
+# each ZONE: knot_conf PORT ZONE...
+knot_conf() {
+  local port=$1 zone
+  shift
+  mkdir -p "$OUT/knot/storage"
+  cat <<CONF
+server:
+    rundir: "$OUT/knot"
+    listen: 127.0.0.1@$port
+    udp-workers: 1
+    tcp-workers: 1
+    background-workers: 1
+    pidfile: "$OUT/knot/knot.pid"
+database:
+    storage: "$OUT/knot/storage"
+log:
+  - target: stderr
+    any: warning
+template:
+  - id: default
+    storage: "$OUT/knot/storage"
+    semantic-checks: off
+    journal-content: none
+    zonefile-sync: -1
+    zonefile-load: whole
+zone:
+CONF
+  for zone in "$@"; do printf '  - domain: %s\n    file: "%s/%s.zone"\n' "$zone" "$OUT" "$zone"; done
+}
+
+# MODE=tcp measures over TCP (dnsperf -m tcp); the results line carries the mode.
 measure() { # name pid port queryfile
-  local name=$1 pid=$2 port=$3 file=$4
+  local name=$1 pid=$2 port=$3 file=$4 mode=${MODE:-udp}
   local hz; hz=$(getconf CLK_TCK)
   # Warm up, then measure.
-  taskset -c 1 dnsperf -s 127.0.0.1 -p "$port" -d "$file" -l 2 -c 4 -q 200 >/dev/null 2>&1 || true
+  taskset -c 1 dnsperf -m "$mode" -s 127.0.0.1 -p "$port" -d "$file" -l 2 -c 4 -q 200 >/dev/null 2>&1 || true
   local before; before=$(cpu_ticks "$pid")
-  local report; report=$(taskset -c 1 dnsperf -s 127.0.0.1 -p "$port" -d "$file" -l "$SECONDS_PER_RUN" -c 4 -q 200 2>&1)
+  local report; report=$(taskset -c 1 dnsperf -m "$mode" -s 127.0.0.1 -p "$port" -d "$file" -l "$SECONDS_PER_RUN" -c 4 -q 200 2>&1)
   local after; after=$(cpu_ticks "$pid")
   local completed qps lost
   completed=$(echo "$report" | awk '/Queries completed:/ {print $3}')
   lost=$(echo "$report" | awk '/Queries lost:/ {print $3}')
   qps=$(echo "$report" | awk '/Queries per second:/ {print $4}')
   local us; us=$(awk -v t=$((after - before)) -v hz="$hz" -v n="$completed" 'BEGIN {printf "%.2f", t / hz * 1e6 / n}')
-  printf "%-11s %-5s %12s %10s %14s\n" "$name" "$(basename "$file" .txt)" "$qps" "$lost" "$us"
-  echo "$name $(basename "$file" .txt) $us" >> "$OUT/results"
+  local load; load=$(basename "$file" .txt)
+  [ "$mode" = udp ] || load="$load-$mode"
+  printf "%-11s %-9s %12s %10s %14s\n" "$name" "$load" "$qps" "$lost" "$us"
+  echo "$name $load $us $qps" >> "$OUT/results"
 }

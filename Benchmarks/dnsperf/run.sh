@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# make bench: clusterdns against NSD on the same synthetic cluster, in one run.
+# make bench: clusterdns against NSD and Knot on the same synthetic cluster, in one run, over UDP
+# (hits, mix) and TCP (mix).
 # Each server is pinned to CPU 0 and dnsperf to CPU 1; the figure that ranks servers is server CPU
 # time per answered query (utime+stime from /proc over the run), since dnsperf saturates first.
 set -euo pipefail
@@ -11,6 +12,7 @@ BIN=.build/release/clusterdns
 PORT_C=${PORT_C:-15353}
 PORT_N=${PORT_N:-15354}
 PORT_Q=${PORT_Q:-15355}
+PORT_K=${PORT_K:-15356}
 
 python3 Benchmarks/dnsperf/gen.py "$OUT" "$SERVICES" "${ENDPOINTS_PER_HEADLESS:-10}"
 # The same records as an RFC 1035 zone for NSD, printed by clusterdns itself.
@@ -23,6 +25,7 @@ python3 Benchmarks/dnsperf/gen.py "$OUT" "$SERVICES" "${ENDPOINTS_PER_HEADLESS:-
 
 . Benchmarks/dnsperf/measure.sh
 nsd_conf "$PORT_N" cluster.local in-addr.arpa ip6.arpa > "$OUT/nsd.conf"
+knot_conf "$PORT_K" cluster.local in-addr.arpa ip6.arpa > "$OUT/knot.conf"
 
 # clusterdns as deployed (query metrics recorded, /metrics on a loopback port), and with metrics
 # off (no /metrics listener: nothing recorded on the query path), to show what recording costs.
@@ -33,43 +36,49 @@ setsid taskset -c 0 "$BIN" serve --zones "$OUT/zones" --upstream off --listen 12
 QPID=$!
 setsid taskset -c 0 nsd -d -c "$OUT/nsd.conf" &
 NPID=$!
-trap 'kill -- -$CPID -$QPID -$NPID 2>/dev/null || true; wait 2>/dev/null || true' EXIT
+setsid taskset -c 0 knotd -c "$OUT/knot.conf" 2>"$OUT/knot.log" &
+KPID=$!
+trap 'kill -- -$CPID -$QPID -$NPID -$KPID 2>/dev/null || true; wait 2>/dev/null || true' EXIT
 for i in $(seq 1 100); do
   dig @127.0.0.1 -p $PORT_C +short +time=1 +tries=1 dns-version.cluster.local TXT >/dev/null 2>&1 \
     && dig @127.0.0.1 -p $PORT_Q +short +time=1 +tries=1 dns-version.cluster.local TXT >/dev/null 2>&1 \
-    && dig @127.0.0.1 -p $PORT_N +short +time=1 +tries=1 cluster.local SOA >/dev/null 2>&1 && break
+    && dig @127.0.0.1 -p $PORT_N +short +time=1 +tries=1 cluster.local SOA >/dev/null 2>&1 \
+    && [ -n "$(dig @127.0.0.1 -p $PORT_K +short +time=1 +tries=1 cluster.local SOA 2>/dev/null)" ] && break
   sleep 0.2
 done
 
-kill -0 $CPID 2>/dev/null && kill -0 $QPID 2>/dev/null && kill -0 $NPID 2>/dev/null \
-  || { echo "a server did not start (port taken?)" >&2; cat "$OUT/nsd.log" >&2 2>/dev/null; exit 1; }
+kill -0 $CPID 2>/dev/null && kill -0 $QPID 2>/dev/null && kill -0 $NPID 2>/dev/null && kill -0 $KPID 2>/dev/null \
+  || { echo "a server did not start (port taken?)" >&2; cat "$OUT/nsd.log" "$OUT/knot.log" >&2 2>/dev/null; exit 1; }
 echo "records: $(grep -c . "$OUT/cluster.local.zone") forward, $(grep -c . "$OUT/in-addr.arpa.zone") reverse"
-printf "%-11s %-5s %12s %10s %14s\n" server load "queries/s" lost "CPU µs/query"
+printf "%-11s %-9s %12s %10s %14s\n" server load "queries/s" lost "CPU µs/query"
 : > "$OUT/results"
 # Rounds with the order rotated: whichever server is measured first in a run pays for a cold
 # machine (seen: up to 25 %), so each figure is the median over ROUNDS positions.
 ROUNDS=${ROUNDS:-3}
-servers=("clusterdns $CPID $PORT_C" "no-metrics $QPID $PORT_Q" "nsd $NPID $PORT_N")
+servers=("clusterdns $CPID $PORT_C" "no-metrics $QPID $PORT_Q" "nsd $NPID $PORT_N" "knot $KPID $PORT_K")
 for round in $(seq 0 $((ROUNDS - 1))); do
-  for load in hits mix; do
-    for i in 0 1 2; do
+  for load in hits mix mix-tcp; do
+    for i in 0 1 2 3; do
       # shellcheck disable=SC2086
-      measure ${servers[$(((i + round) % 3))]} "$OUT/$load.txt"
+      MODE=$([ "$load" = mix-tcp ] && echo tcp || echo udp) measure ${servers[$(((i + round) % 4))]} "$OUT/${load%-tcp}.txt"
     done
   done
 done
-awk '{k = $1 " " $2; n[k]++; v[k, n[k]] = $3}
+# Medians per server and load: CPU µs per query ($3) and queries per second ($4).
+awk 'function median(k, col,   m, i, j, t, a) {
+       m = n[k]; for (i = 1; i <= m; i++) a[i] = (col == 3 ? cpu[k, i] : qps[k, i])
+       for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (a[j] < a[i]) {t = a[i]; a[i] = a[j]; a[j] = t}
+       return (m % 2) ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
+     }
+     {k = $1 " " $2; n[k]++; cpu[k, n[k]] = $3; qps[k, n[k]] = $4}
   END {
-    for (k in n) {
-      m = n[k]; for (i = 1; i <= m; i++) a[i] = v[k, i]
-      for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (a[j] < a[i]) {t = a[i]; a[i] = a[j]; a[j] = t}
-      med[k] = (m % 2) ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
-    }
-    for (l = 1; l <= 2; l++) {
-      load = l == 1 ? "hits" : "mix"
-      printf "median %-5s CPU µs/query: clusterdns %.2f, no-metrics %.2f, nsd %.2f\n", load, med["clusterdns " load], med["no-metrics " load], med["nsd " load]
-      printf "ratio  %-5s clusterdns/nsd CPU per query: %.2f\n", load, med["clusterdns " load] / med["nsd " load]
-      printf "ratio  %-5s metrics on/off CPU per query: %.3f\n", load, med["clusterdns " load] / med["no-metrics " load]
+    split("hits mix mix-tcp", loads, " ")
+    for (l = 1; l <= 3; l++) {
+      load = loads[l]
+      c = median("clusterdns " load, 3); q = median("no-metrics " load, 3); s = median("nsd " load, 3); k = median("knot " load, 3)
+      printf "median %-7s CPU µs/query: clusterdns %.2f, no-metrics %.2f, nsd %.2f, knot %.2f\n", load, c, q, s, k
+      printf "ratio  %-7s clusterdns/nsd CPU per query: %.2f, clusterdns/knot: %.2f, metrics on/off: %.3f\n", load, c / s, c / k, c / q
+      printf "ratio  %-7s clusterdns/knot queries per second: %.2f\n", load, median("clusterdns " load, 4) / median("knot " load, 4)
     }
   }' "$OUT/results"
 rss() {
@@ -77,4 +86,10 @@ rss() {
   for p in $1 $(descendants "$1"); do r=$(awk '/VmRSS/ {print $2}' "/proc/$p/status" 2>/dev/null); total=$((total + ${r:-0})); done
   echo "$((total / 1024)) MB"
 }
-echo "resident memory: clusterdns $(rss $CPID), no-metrics $(rss $QPID), nsd $(rss $NPID) (all processes)"
+pss() {
+  local total=0 p r
+  for p in $1 $(descendants "$1"); do r=$(awk '/^Pss:/ {print $2}' "/proc/$p/smaps_rollup" 2>/dev/null); total=$((total + ${r:-0})); done
+  echo "$((total / 1024)) MB"
+}
+echo "resident memory: clusterdns $(rss $CPID), no-metrics $(rss $QPID), nsd $(rss $NPID), knot $(rss $KPID) (all processes)"
+echo "proportional set size: clusterdns $(pss $CPID), nsd $(pss $NPID), knot $(pss $KPID)"
