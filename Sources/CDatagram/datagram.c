@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
+#include <sched.h>
 #include <unistd.h>
 
 _Static_assert(sizeof(struct cdns_mmsghdr) == sizeof(struct mmsghdr), "mmsghdr layout");
@@ -129,4 +130,11 @@ void cdns_address_text(const struct sockaddr_storage *addr, char *out, int size)
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)addr)->sin6_addr, ip, sizeof ip);
         snprintf(out, (size_t)size, "[%s]:%d", ip, cdns_address_port(addr));
     }
+}
+
+int cdns_affinity_cpus(void) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) != 0) return 0;
+    return CPU_COUNT(&set);
 }

@@ -1,3 +1,4 @@
+import CDatagram
 import DNSResponder
 import Forwarding
 import Logging
@@ -65,7 +66,10 @@ public final class DNSServer: Sendable {
             var port = endpoint.port
             // UDP first: with port 0 the first socket picks the port and the rest share it.
             let loops = Array(group.makeIterator())
-            let sockets = max(1, configuration.udpSocketsPerAddress ?? loops.count)
+            // One per core the process may run on: two threads pinned to one core only wait on
+            // each other (the scheduler's time slice shows in the latency tail).
+            let cpus = Int(cdns_affinity_cpus())
+            let sockets = max(1, configuration.udpSocketsPerAddress ?? (cpus > 0 ? min(loops.count, cpus) : loops.count))
             for i in 0..<sockets {
                 let recorder = metrics.recorder(server: "\(endpoint)", proto: "udp", logger: logger, logQueries: configuration.logQueries)
                 let listener = try UDPListener(host: endpoint.host, port: port, processor: processor, store: store, counters: counters,

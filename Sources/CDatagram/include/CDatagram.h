@@ -61,4 +61,7 @@ int cdns_address_is_ipv6(const struct sockaddr_storage *addr);
 /// The address as text ("1.2.3.4:53", "[::1]:53") into out (at least 64 bytes).
 void cdns_address_text(const struct sockaddr_storage *addr, char *out, int size);
 
+/// CPUs this process may run on (taskset, cpusets), or 0 when unknown.
+int cdns_affinity_cpus(void);
+
 #endif
