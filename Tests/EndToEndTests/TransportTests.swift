@@ -49,6 +49,21 @@ import TestSupport
         #expect(Set(try r.replies.map { try Message(decoding: $0).header.id }) == Set((0..<100).map(UInt16.init)))
     }
 
+    // --max-tcp-queries N: a connection is closed once N queries are answered (all N are); with
+    // the default (0) there is no limit, as in NSD and CoreDNS.
+    @Test func queryLimitPerConnection() throws {
+        let limited = try ServerProcess(arguments: ["--zones", try Fixtures.directory(copyingExample: false, extra: ["world.yaml": SpecWorld.yaml]),
+                                                    "--max-tcp-queries", "5"])
+        defer { _ = limited.stop() }
+        let queries = (0..<8).map { DNSClient.frame(DNSClient.query("svc1.testns.svc.cluster.local.", .a, id: UInt16($0))) }
+        let r = DNSClient.tcpRaw([queries.flatMap { $0 }], expect: 8, port: limited.port, timeout: 2)
+        #expect(r.replies.count == 5)
+        #expect(r.closed)
+        // The shared server runs with the default: 300 pipelined queries on one connection.
+        let many = (0..<300).map { DNSClient.frame(DNSClient.query("svc1.testns.svc.cluster.local.", .a, id: UInt16($0))) }
+        #expect(DNSClient.tcpRaw([many.flatMap { $0 }], expect: 300, port: server.port).replies.count == 300)
+    }
+
     // A message split into 1-byte segments is reassembled.
     @Test func oneByteSegments() throws {
         let q = DNSClient.frame(DNSClient.query("svc1.testns.svc.cluster.local.", .a))
