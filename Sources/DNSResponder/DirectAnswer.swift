@@ -26,9 +26,10 @@ extension QueryProcessor {
     public func respondDirect(to q: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer, transport: Transport,
                               snapshot: Snapshot, rotation: Int = 0) -> DirectReply? {
         // Header: a query (QR=0, opcode 0), one question, nothing else but an OPT.
-        guard q.count >= Header.size, q[2] & 0xF8 == 0, u16(q, 4) == 1, u16(q, 6) == 0, u16(q, 8) == 0 else { return nil }
-        let arCount = u16(q, 10)
-        guard arCount <= 1 else { return nil }
+        guard q.count >= Header.size else { return nil }
+        let header = Header(bytes: q)
+        guard !header.isResponse, header.opcode == .query, header.qdCount == 1, header.anCount == 0, header.nsCount == 0,
+              header.arCount <= 1 else { return nil }
 
         // The question name, uncompressed, read in place.
         var i = Header.size
@@ -53,7 +54,7 @@ extension QueryProcessor {
 
         // EDNS: an OPT at the root, version 0, well-formed options (ignored, as always).
         var edns: EDNS?
-        if arCount == 1 {
+        if header.arCount == 1 {
             guard i + 11 <= q.count, q[i] == 0, u16(q, i + 1) == RecordType.opt.rawValue, q[i + 6] == 0 else { return nil }
             let end = i + 11 + Int(u16(q, i + 9))
             guard end == q.count else { return nil }
@@ -63,7 +64,7 @@ extension QueryProcessor {
                 let code = u16(q, o), len = Int(u16(q, o + 2))
                 o += 4
                 guard len <= end - o else { return nil }
-                if code == EDNS.cookieOption && !(len == 8 || (16...40).contains(len)) { return nil }
+                if code == EDNS.cookieOption && !EDNS.isValidCookieLength(len) { return nil }
                 o += len
             }
             let flags = u16(q, i + 7)
@@ -73,26 +74,22 @@ extension QueryProcessor {
         }
         guard i == q.count else { return nil }
 
-        let limit: Int
-        switch transport {
-        case .tcp: limit = 65535
-        case .udp: limit = edns.map { max(512, min(Int($0.udpPayloadSize), udpSize)) } ?? 512
-        }
+        let limit = sizeLimit(transport, edns)
         guard let (zone, depth) = snapshot.zone(for: q, name) else { return nil }
 
         // Decide, with nodes only.
         let hash = DNSName.foldedHash(q, name)
         guard let node = zone.nodes.node(q, name, hash: hash) else {
             guard zone.synced, !(forwarding && zone.kind == .reverse), zone.insecurePodNamespaces == nil || depth != 3 else { return nil }
-            return write(q, question, out, limit, edns, rcode: .nxDomain, zone: zone, type: type) { w in
+            return write(header, q, question, out, limit, edns, rcode: .nxDomain, zone: zone, type: type) { w in
                 Self.soa(&w, zone)
             }
         }
         if type != .cname, let cname = node.set(.cname) {
-            return chase(q, question, name, out, limit, edns, node, cname, zone, type, rotation, snapshot)
+            return chase(header, q, question, name, out, limit, edns, node, cname, zone, type, rotation, snapshot)
         }
         let set = node.set(type)
-        return write(q, question, out, limit, edns, rcode: .noError, zone: zone, type: type) { w in
+        return write(header, q, question, out, limit, edns, rcode: .noError, zone: zone, type: type) { w in
             guard let set else { return Self.soa(&w, zone) }
             return node.withWire { Self.answer(&w, $0, set, owner: .pointer(12), rotation: rotation) }
         }
@@ -100,7 +97,7 @@ extension QueryProcessor {
 
     /// One CNAME in our zones, then its target's records, as `Responder.decide` chains them. A
     /// second CNAME goes the long way.
-    private func chase(_ q: UnsafeRawBufferPointer, _ question: Range<Int>, _ name: Range<Int>, _ out: UnsafeMutableRawBufferPointer,
+    private func chase(_ header: Header, _ q: UnsafeRawBufferPointer, _ question: Range<Int>, _ name: Range<Int>, _ out: UnsafeMutableRawBufferPointer,
                        _ limit: Int, _ edns: EDNS?, _ node: Node, _ cname: Node.Header, _ zone: Zone, _ type: RecordType,
                        _ rotation: Int, _ snapshot: Snapshot) -> DirectReply? {
         node.withWire { w1 in
@@ -128,7 +125,7 @@ extension QueryProcessor {
             }
             var rcode = ResponseCode.noError
             if case .nxDomain = next { rcode = .nxDomain }
-            return write(q, question, out, limit, edns, rcode: rcode, zone: zone, type: type) { w in
+            return write(header, q, question, out, limit, edns, rcode: rcode, zone: zone, type: type) { w in
                 guard Self.answer(&w, w1, cname, owner: .pointer(12), rotation: 0) else { return false }
                 switch next {
                 case .cnameOnly: return true
@@ -142,16 +139,10 @@ extension QueryProcessor {
 
     /// Header and question, then `body`'s sections, then the OPT; nil when `body` could not
     /// fit what must be there (the long way sets TC).
-    private func write(_ q: UnsafeRawBufferPointer, _ question: Range<Int>, _ out: UnsafeMutableRawBufferPointer, _ limit: Int,
-                       _ edns: EDNS?, rcode: ResponseCode, zone: Zone, type: RecordType,
+    private func write(_ query: Header, _ q: UnsafeRawBufferPointer, _ question: Range<Int>, _ out: UnsafeMutableRawBufferPointer,
+                       _ limit: Int, _ edns: EDNS?, rcode: ResponseCode, zone: Zone, type: RecordType,
                        _ body: (inout DirectWriter) -> Bool) -> DirectReply? {
-        var header = Header()
-        header.id = u16(q, 0)
-        header.isResponse = true
-        header.authoritative = true
-        header.recursionDesired = q[2] & 0x01 != 0
-        header.checkingDisabled = q[3] & 0x10 != 0
-        header.rcodeLow = UInt8(rcode.rawValue & 0x0F)
+        let header = responseHeader(query, rcode, authoritative: true)
         return DirectWriter.withTargets { targets in
             var w = DirectWriter(into: out, targets: targets, limit: limit, header: header)
             w.appendQuestion(verbatim: q, question)

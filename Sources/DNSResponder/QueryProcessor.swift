@@ -102,11 +102,7 @@ public struct QueryProcessor: Sendable {
             return encode(header, questionBytes, question, Answer.error(.formErr), edns: nil, limit: 512)
         }
 
-        let limit: Int
-        switch transport {
-        case .tcp: limit = 65535
-        case .udp: limit = edns.map { max(512, min(Int($0.udpPayloadSize), udpSize)) } ?? 512
-        }
+        let limit = sizeLimit(transport, edns)
 
         // 3. EDNS version (RFC 6891 §6.1.3): BADVERS, OPT version 0, no answer, AA=0.
         if let e = edns, e.version != 0 {
@@ -134,6 +130,15 @@ public struct QueryProcessor: Sendable {
             return ([], ReplyInfo(rcode: answer.rcode))  // encode always replies
         }
         return (bytes, info)
+    }
+
+    /// The largest reply for this transport and client: 65,535 over TCP; over UDP the client's
+    /// EDNS size within 512…`udpSize`, 512 without EDNS (RFC 6891 §6.2.5).
+    func sizeLimit(_ transport: Transport, _ edns: EDNS?) -> Int {
+        switch transport {
+        case .tcp: return 65535
+        case .udp: return edns.map { max(512, min(Int($0.udpPayloadSize), udpSize)) } ?? 512
+        }
     }
 
     /// Our OPT record for a reply (RFC 6891 §6.1.2): our size, version 0, DO echoed (RFC 3225),

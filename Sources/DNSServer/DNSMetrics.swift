@@ -242,8 +242,14 @@ final class QueryRecorder: Sendable {
     }
 
     func record(_ info: QueryProcessor.ReplyInfo, client: SocketAddress, requestSize: Int, responseSize: Int, started: UInt64) {
-        record(rcode: info.rcode, type: info.question?.type, zone: info.zone, inet6: client.protocol == .inet6,
-               client: Self.format(client), requestSize: requestSize,
+        record(info, inet6: client.protocol == .inet6, client: Self.format(client), requestSize: requestSize, responseSize: responseSize,
+               started: started)
+    }
+
+    /// A reply from the long way, the cache or an upstream, described by its `ReplyInfo`.
+    func record(_ info: QueryProcessor.ReplyInfo, inet6: Bool, client: @autoclosure () -> String, requestSize: Int, responseSize: Int,
+                started: UInt64) {
+        record(rcode: info.rcode, type: info.question?.type, zone: info.zone, inet6: inet6, client: client(), requestSize: requestSize,
                responseSize: responseSize, started: started, name: info.question.map { $0.name.description } ?? "-")
     }
 

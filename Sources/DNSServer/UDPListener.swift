@@ -232,11 +232,3 @@ final class UDPListener: Sendable {
         return String(cString: out)
     }
 }
-
-extension QueryRecorder {
-    func record(_ info: QueryProcessor.ReplyInfo, inet6: Bool, client: @autoclosure () -> String, requestSize: Int, responseSize: Int,
-                started: UInt64) {
-        record(rcode: info.rcode, type: info.question?.type, zone: info.zone, inet6: inet6, client: client(), requestSize: requestSize,
-               responseSize: responseSize, started: started, name: info.question.map { $0.name.description } ?? "-")
-    }
-}

@@ -22,11 +22,14 @@ public struct Header: Hashable, Sendable {
 
     public static let size = 12
 
-    /// Reads a header from the first 12 bytes. The caller checks the length first.
-    public init(bytes: [UInt8]) {
+    /// Reads a header from the first 12 bytes (an array, or a received buffer read in place). The
+    /// caller checks the length first.
+    @inlinable
+    public init<C: RandomAccessCollection>(bytes: C) where C.Element == UInt8, C.Index == Int {
         precondition(bytes.count >= 12)
-        id = UInt16(bytes[0]) << 8 | UInt16(bytes[1])
-        let f1 = bytes[2], f2 = bytes[3]
+        let b = bytes.startIndex
+        id = UInt16(bytes[b + 0]) << 8 | UInt16(bytes[b + 1])
+        let f1 = bytes[b + 2], f2 = bytes[b + 3]
         isResponse = f1 & 0x80 != 0
         opcode = Opcode(rawValue: (f1 >> 3) & 0x0F)
         authoritative = f1 & 0x04 != 0
@@ -37,10 +40,10 @@ public struct Header: Hashable, Sendable {
         authenticData = f2 & 0x20 != 0
         checkingDisabled = f2 & 0x10 != 0
         rcodeLow = f2 & 0x0F
-        qdCount = UInt16(bytes[4]) << 8 | UInt16(bytes[5])
-        anCount = UInt16(bytes[6]) << 8 | UInt16(bytes[7])
-        nsCount = UInt16(bytes[8]) << 8 | UInt16(bytes[9])
-        arCount = UInt16(bytes[10]) << 8 | UInt16(bytes[11])
+        qdCount = UInt16(bytes[b + 4]) << 8 | UInt16(bytes[b + 5])
+        anCount = UInt16(bytes[b + 6]) << 8 | UInt16(bytes[b + 7])
+        nsCount = UInt16(bytes[b + 8]) << 8 | UInt16(bytes[b + 9])
+        arCount = UInt16(bytes[b + 10]) << 8 | UInt16(bytes[b + 11])
     }
 
     /// The two flag bytes.

@@ -102,6 +102,11 @@ public struct EDNS: Hashable, Sendable {
 
     public static let cookieOption: UInt16 = 10
 
+    /// RFC 7873 §4: a COOKIE option holds a client cookie (8) or both (16–40); any other length
+    /// is FORMERR.
+    @inlinable
+    public static func isValidCookieLength(_ n: Int) -> Bool { n == 8 || (16...40).contains(n) }
+
     public init(udpPayloadSize: UInt16 = 1232, extendedRcodeHigh: UInt8 = 0, version: UInt8 = 0, dnssecOK: Bool = false, otherFlags: UInt16 = 0, options: [Option] = []) {
         self.udpPayloadSize = udpPayloadSize
         self.extendedRcodeHigh = extendedRcodeHigh

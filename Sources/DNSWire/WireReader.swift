@@ -119,7 +119,7 @@ public struct WireReader {
                 let code = try readUInt16()
                 let len = Int(try readUInt16())
                 guard len <= rdataEnd - offset else { throw WireError(.optionOverrun, at: offset - 4) }
-                if code == EDNS.cookieOption && !(len == 8 || (16...40).contains(len)) {
+                if code == EDNS.cookieOption && !EDNS.isValidCookieLength(len) {
                     throw WireError(.badCookieLength(len), at: offset - 4)
                 }
                 options.append(EDNS.Option(code: code, data: try readBytes(len)))
