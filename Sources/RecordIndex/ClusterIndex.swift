@@ -298,7 +298,9 @@ public struct ClusterIndex {
             for c in old.ptrs { removePTR(c, of: key) }
             for c in output.ptrs {
                 let asker = PTRAsker(service: key, hostname: c.hostname)
-                ptrSources[c.ip] = PTRSources((ptrSources[c.ip]?.all ?? []) + [asker])
+                ptrSources.updateValue(forKey: c.ip) { sources in
+                    sources = sources.map { PTRSources($0.all + [asker])! } ?? .one(asker)
+                }
                 dirtyPTRs.insert(c.ip)
             }
         }
@@ -389,13 +391,17 @@ struct ZoneTree {
         for node in nodes.removeNodes(hash: hash, where: pick) { count(node, -1) }
     }
 
-    /// Sets or removes one node, keeping the record counts.
-    mutating func set(_ name: DNSName, _ node: Node?) {
-        let old = nodes[name]
-        guard old != node else { return }
+    /// Sets or removes one node, keeping the record counts; returns the node it replaced. An
+    /// equal node is not written: the map is shared with published snapshots, and a write
+    /// copies its path.
+    @discardableResult
+    mutating func set(_ name: DNSName, _ node: Node?) -> Node? {
+        let current = nodes[name]
+        guard current != node else { return current }
+        let old = nodes.replace(name, with: node)
         if let old { count(old, -1) }
         if let node { count(node, +1) }
-        nodes[name] = node
+        return old
     }
 
     /// Like `set`, and when the name comes or goes, its ancestors up to the apex are kept as
@@ -403,8 +409,7 @@ struct ZoneTree {
     /// counts its children that exist, so a name's arrival or departure walks up only as far as
     /// the first ancestor that already existed or still does.
     mutating func setCounted(_ name: DNSName, _ node: Node?) {
-        let existed = nodes[name] != nil
-        set(name, node)
+        let existed = set(name, node) != nil
         let exists = node != nil
         guard existed != exists else { return }
         var p = name.parent
@@ -423,9 +428,10 @@ struct ZoneTree {
     }
 
     private mutating func count(_ node: Node, _ sign: Int) {
-        for (type, count) in node.recordCounts {
-            let n = (recordsByType[type] ?? 0) + sign * count
-            recordsByType[type] = n == 0 ? nil : n
+        node.eachHeader { h in
+            let n = (recordsByType[h.type] ?? 0) + sign * h.records
+            recordsByType[h.type] = n == 0 ? nil : n
+            return true
         }
     }
 

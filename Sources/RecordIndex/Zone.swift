@@ -102,7 +102,7 @@ public struct Node: Sendable, Hashable {
     }
 
     /// Calls `body` with each RRset's header until it returns false. No allocation.
-    private func eachHeader(_ body: (Header) -> Bool) {
+    func eachHeader(_ body: (Header) -> Bool) {
         var i = 1 + Int(wire[0])
         let count = Int(wire[i])
         i += 1
@@ -234,28 +234,33 @@ public struct NodeMap: Sendable, Equatable {
             case .many(let list)?: return list.first { $0.owned(by: name) }
             }
         }
-        set {
-            let key = name.foldedHash
+        set { replace(name, with: newValue) }
+    }
+
+    /// Sets (or with nil removes) the node of `name` and returns the one it replaced, in one
+    /// walk of the tree: at 240,000 names each walk is a few cache misses, and building a
+    /// cluster's index is mostly these.
+    @discardableResult
+    public mutating func replace(_ name: DNSName, with newValue: Node?) -> Node? {
+        let old: Node? = tree.updateValue(forKey: name.foldedHash) { slot in
             // The common cases without a list: an empty slot, or one holding this name.
-            switch tree[key] {
+            switch slot {
             case nil:
-                guard let newValue else { return }
-                tree[key] = .one(newValue)
-                count += 1
-                return
+                slot = newValue.map { .one($0) }
+                return nil
             case .one(let n)? where n.owned(by: name):
-                if let newValue { tree[key] = .one(newValue) } else { tree[key] = nil; count -= 1 }
-                return
-            default:
-                break
+                slot = newValue.map { .one($0) }
+                return n
+            case let other?:
+                var list = other.all
+                let old = list.firstIndex { $0.owned(by: name) }.map { list.remove(at: $0) }
+                if let newValue { list.append(newValue) }
+                slot = OneOrMany(list)
+                return old
             }
-            var list = tree[key]?.all ?? []
-            let before = list.count
-            list.removeAll { $0.owned(by: name) }
-            if let newValue { list.append(newValue) }
-            count += list.count - before
-            tree[key] = OneOrMany(list)
         }
+        count += (newValue == nil ? 0 : 1) - (old == nil ? 0 : 1)
+        return old
     }
 
     /// The node owning the uncompressed name in `bytes[range]`, whose `foldedHash` is `hash`:
