@@ -62,3 +62,25 @@ if !CommandLine.arguments.contains("--index-only") {
     let m2 = heapMB()
     print("their NodeMap: \(f((m2 - m1) * 10, 0)) bytes per entry (\(map.count) entries)")
 }
+if let mode = CommandLine.arguments.first(where: { $0.hasPrefix("--clients=") }) {
+    // Autopath's client table (issue 16): resident memory of the index fed every endpoint's
+    // address, or 100,000 slim Pods (what --autopath-pods keeps), with (`--clients=on`) and
+    // without (`--clients=off`) the table. Run both, each in its own process: the difference is
+    // the table's cost.
+    var options = IndexOptions()
+    options.clientNamespaces = mode == "--clients=on"
+    let m0 = heapMB()
+    var index = ClusterIndex(options: options)
+    for i in 0..<services {
+        let ns = "ns\(i % 100)"
+        index.apply(.upsert(.endpointSlice(EndpointSlice(namespace: ns, name: "svc\(i)-x", serviceName: "svc\(i)", addressType: .ipv4,
+            endpoints: (0..<per).map { .init(addresses: [podIP(i * per + $0)], ready: true, podName: "svc\(i)-\($0)") }, ports: []))), from: .api)
+    }
+    let m1 = heapMB()
+    for i in 0..<100_000 {
+        index.apply(.upsert(.pod(Pod(namespace: "ns\(i % 100)", name: "pod-\(i)-abcde", ips: [podIP(i + 1_000_000)],
+                                     hostIP: "10.0.\(i / 110 / 256).\(i / 110 % 256)"))), from: .api)
+    }
+    let m2 = heapMB()
+    print("\(mode): \(services * per) endpoints \(f(m1 - m0)) MB; 100,000 slim Pods \(f(m2 - m1)) MB (\(f((m2 - m1) * 10, 0)) bytes each); \(index.clientNamespaces.count) client addresses")
+}

@@ -121,6 +121,23 @@ int cdns_address_port(const struct sockaddr_storage *addr) {
 
 int cdns_address_is_ipv6(const struct sockaddr_storage *addr) { return addr->ss_family == AF_INET6; }
 
+int cdns_address_ip(const struct sockaddr_storage *addr, unsigned char *out) {
+    if (addr->ss_family == AF_INET) {
+        memcpy(out, &((const struct sockaddr_in *)addr)->sin_addr, 4);
+        return 4;
+    }
+    if (addr->ss_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)addr)->sin6_addr;
+        if (IN6_IS_ADDR_V4MAPPED(a)) {
+            memcpy(out, &a->s6_addr[12], 4);
+            return 4;
+        }
+        memcpy(out, a, 16);
+        return 16;
+    }
+    return 0;
+}
+
 void cdns_address_text(const struct sockaddr_storage *addr, char *out, int size) {
     char ip[INET6_ADDRSTRLEN] = "?";
     if (addr->ss_family == AF_INET) {

@@ -138,6 +138,7 @@ public final class ClusterDNS: Sendable {
                 var queries = ""
                 server.metrics.emitQueryFamilies(into: &queries)
                 if let forwarder = server.forwarder { DNSMetrics.emitForwardFamilies(forwarder, into: &queries) }
+                if let search = server.searchCounters { DNSMetrics.emitSearchFamilies(search, into: &queries) }
                 return HTTPReply(.ok, queries + String(decoding: text, as: UTF8.self),
                                  contentType: "text/plain; version=0.0.4; charset=utf-8")
             }),
@@ -184,13 +185,17 @@ public final class ClusterDNS: Sendable {
         case .kubeconfig(let path, let context): credentials = try KubeCredentials.kubeconfig(path: path, context: context)
         }
         let client = try KubeHTTPClient(credentials: credentials, group: group)
-        // Pods only when an option reads them: `verified` pod records. (Endpoint pod names come
-        // from the slices' targetRef, so --endpoint-pod-names needs no Pods.)
-        let resources: [KubeResource] = [.namespaces, .services, .endpointslices] + (configuration.index.pods == .verified ? [.pods] : [])
+        // Pods only when an option reads them: `verified` pod records, and autopath's client
+        // table with --autopath-pods (addresses only). (Endpoint pod names come from the
+        // slices' targetRef, so --endpoint-pod-names needs no Pods.)
+        let verified = configuration.index.pods == .verified
+        let resources: [KubeResource] = [.namespaces, .services, .endpointslices] + (verified || configuration.autopathPods ? [.pods] : [])
         logger.info("watching the Kubernetes API", metadata: ["server": "\(credentials.serverURL)", "from": "\(credentials.origin)",
                                                               "resources": "\(resources.map(\.rawValue).joined(separator: ","))"])
         kubeReadiness.watching(resources, server: credentials.serverURL)
-        let source = KubeSource(client: client, resources: resources, logger: logger,
+        var options = KubeSource.Options()
+        options.slimPods = !verified
+        let source = KubeSource(client: client, resources: resources, options: options, logger: logger,
                                 emit: { index.submit($0) },
                                 onState: { resource, state in kubeReadiness.update(resource, state) })
         return Task { await source.run() }

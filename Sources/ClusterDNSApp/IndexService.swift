@@ -189,7 +189,8 @@ final class IndexService: Sendable {
         let start = clock.now
         state.lastSerial = max(state.lastSerial &+ 1, ClusterDNS.unixTime())
         let (zones, stats) = state.index.publish(serial: state.lastSerial, synced: state.waiting.isEmpty)
-        let (snapshot, ignored) = Snapshot.assemble(cluster: zones, files: state.zoneFiles, stats: stats)
+        let (snapshot, ignored) = Snapshot.assemble(cluster: zones, files: state.zoneFiles, stats: stats,
+                                                    clients: state.index.clientNamespaces)
         store.publish(snapshot)
         let now = clock.now
         let build = batch.applyTime + (now - start)

@@ -15,7 +15,7 @@ public enum OfflineTools {
             for object in file.objects { index.apply(.upsert(object), from: .file(file.path)) }
         }
         let (zones, stats) = index.publish(serial: UInt32(truncatingIfNeeded: Int(Date().timeIntervalSince1970)))
-        return (load, Snapshot.assemble(cluster: zones, files: load.zones ?? [], stats: stats).snapshot)
+        return (load, Snapshot.assemble(cluster: zones, files: load.zones ?? [], stats: stats, clients: index.clientNamespaces).snapshot)
     }
 
     /// Every record the snapshot serves, zone by zone, as master-file text.

@@ -12,6 +12,9 @@ public struct ServeConfiguration: Sendable {
     public var server: ServerConfiguration
     /// How often the zones directory is checked for changes (issue 3: visible within a second).
     public var reloadInterval: Duration = .milliseconds(400)
+    /// `--autopath-pods`: watch Pods (addresses only) so autopath knows every pod's namespace,
+    /// not only those of Service endpoints.
+    public var autopathPods = false
     public var operations = Operations()
     /// Forwarding of names outside our zones; nil: they are REFUSED (`--upstream off`).
     public var forwarding: ForwardConfiguration? = ForwardConfiguration(upstreams: [])

@@ -22,9 +22,9 @@ extension QueryProcessor {
 
     /// Writes the reply to `query` into `out` or returns nil, writing nothing useful, when the
     /// query is not one of the common cases or its reply does not fit `out`. `rotation` is the
-    /// `loadbalance` offset.
+    /// `loadbalance` offset; `client` the sender, whose misses autopath may answer (the long way).
     public func respondDirect(to q: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer, transport: Transport,
-                              snapshot: Snapshot, rotation: Int = 0) -> DirectReply? {
+                              snapshot: Snapshot, rotation: Int = 0, client: IPAddress? = nil) -> DirectReply? {
         // Header: a query (QR=0, opcode 0), one question, nothing else but an OPT.
         guard q.count >= Header.size else { return nil }
         let header = Header(bytes: q)
@@ -81,6 +81,8 @@ extension QueryProcessor {
         let hash = DNSName.foldedHash(q, name)
         guard let node = zone.nodes.node(q, name, hash: hash) else {
             guard zone.synced, !(forwarding && zone.kind == .reverse), zone.insecurePodNamespaces == nil || depth != 3 else { return nil }
+            // A miss from a client whose namespace is known may be its search path: autopath walks it.
+            if autopath, zone.kind == .cluster, let client, snapshot.clients.namespace(of: client) != nil { return nil }
             return write(header, q, question, out, limit, edns, rcode: .nxDomain, zone: zone, type: type) { w in
                 Self.soa(&w, zone)
             }

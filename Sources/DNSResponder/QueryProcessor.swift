@@ -55,6 +55,9 @@ public struct QueryProcessor: Sendable {
         public var target: DNSName
         /// The CNAME chain already answered from our zones, written before what comes back.
         public var prefix: Answer?
+        /// Autopath's upstream step: the asked name's own answer, sent instead when the target
+        /// does not exist upstream (SERVFAIL when the upstream fails).
+        public var searchPlain: Answer?
 
         /// The upstream question: the target, with the client's type and class.
         public var upstreamQuestion: Question {
@@ -66,15 +69,27 @@ public struct QueryProcessor: Sendable {
     public var udpSize: Int
     /// Whether names outside our zones are forwarded (`.forward`) or REFUSED.
     public var forwarding: Bool
+    /// Walk a pod's search path for it (`--autopath`, `Responder.autopath`): needs the client's
+    /// address and the snapshot's `ClientNamespaces`.
+    public var autopath: Bool
+    /// AAAA questions that would go upstream answer NODATA at once (`--filter-aaaa`).
+    public var filterAAAA: Bool
+    /// What autopath and the AAAA filter did.
+    public let searchCounters: SearchCounters
 
-    public init(udpSize: Int = 1232, forwarding: Bool = false) {
+    public init(udpSize: Int = 1232, forwarding: Bool = false, autopath: Bool = false, filterAAAA: Bool = false,
+                searchCounters: SearchCounters = SearchCounters()) {
         self.udpSize = max(512, min(udpSize, 65535))
         self.forwarding = forwarding
+        self.autopath = autopath
+        self.filterAAAA = filterAAAA
+        self.searchCounters = searchCounters
     }
 
     /// `rotation` starts each A and AAAA set of the answer at its `rotation % count`th record
-    /// (`loadbalance`; 0 keeps the stored order).
-    public func respond(to query: [UInt8], transport: Transport, snapshot: Snapshot, rotation: Int = 0) -> Outcome {
+    /// (`loadbalance`; 0 keeps the stored order). `client` is the sender's address, for autopath.
+    public func respond(to query: [UInt8], transport: Transport, snapshot: Snapshot, rotation: Int = 0,
+                        client: IPAddress? = nil) -> Outcome {
         // 1. Header ladder.
         guard query.count >= Header.size else { return .drop(.short) }
         let header = Header(bytes: query)
@@ -114,12 +129,49 @@ public struct QueryProcessor: Sendable {
         }
 
         // 5. Decide, then encode (or hand over to the forwarder).
-        switch Responder.resolve(question, in: snapshot, forwarding: forwarding) {
+        var resolution = Responder.resolve(question, in: snapshot, forwarding: forwarding)
+        if autopath, let client, case .answer(let plain) = resolution, plain.rcode == .nxDomain,
+           let namespace = snapshot.clients.namespace(of: client),
+           let search = Responder.autopath(question, plain: plain, namespace: namespace, recursion: header.recursionDesired,
+                                           in: snapshot, forwarding: forwarding) {
+            resolution = search.resolution
+            if case .answer = resolution {
+                if search.saved > 0 { searchCounters.hit(saving: search.saved) } else { searchCounters.miss() }
+            }
+        }
+        if filterAAAA, question.type == .aaaa {
+            resolution = filteredAAAA(resolution)
+        }
+        switch resolution {
         case .answer(let answer):
             return encode(header, questionBytes, question, answer, edns: edns, limit: limit, rotation: rotation)
         case .forward(let target, let prefix):
             return .forward(ForwardRequest(header: header, question: question, questionBytes: Array(questionBytes), edns: edns,
                                            limit: limit, transport: transport, target: target, prefix: prefix))
+        case .forwardSearch(let target, let prefix, let plain):
+            return .forward(ForwardRequest(header: header, question: question, questionBytes: Array(questionBytes), edns: edns,
+                                           limit: limit, transport: transport, target: target, prefix: prefix, searchPlain: plain))
+        }
+    }
+
+    /// `--filter-aaaa`: an AAAA question that would go upstream gets NODATA now: NOERROR, the
+    /// CNAME chain from our zones if there is one, no SOA (the zone of a name upstream is not
+    /// known here). Autopath's upstream step gets the asked name's own answer instead: without
+    /// asking, whether the bare name exists is not known, and a CNAME to it would claim it does.
+    func filteredAAAA(_ resolution: Responder.Resolution) -> Responder.Resolution {
+        switch resolution {
+        case .answer:
+            return resolution
+        case .forward(_, let prefix):
+            searchCounters.filteredAAAA.add(1, ordering: .relaxed)
+            var answer = prefix ?? Answer(rcode: .noError, authoritative: false)
+            answer.rcode = .noError
+            answer.recursionAvailable = true
+            return .answer(answer)
+        case .forwardSearch(_, _, let plain):
+            searchCounters.filteredAAAA.add(1, ordering: .relaxed)
+            searchCounters.miss()
+            return .answer(plain)
         }
     }
 

@@ -15,6 +15,10 @@ public enum Responder {
         /// Resolve `target` upstream (same type and class as the question). `prefix` is the CNAME
         /// chain already answered from our zones (an ExternalName), put before what comes back.
         case forward(target: DNSName, prefix: Answer?)
+        /// Autopath's last step (`autopath`): resolve `target` upstream; when it exists, `prefix`
+        /// (the CNAME from the asked name) then its answer, else `plain`, the asked name's own
+        /// answer (SERVFAIL when the upstream fails).
+        case forwardSearch(target: DNSName, prefix: Answer, plain: Answer)
     }
 
     /// The answer when nothing is forwarded: REFUSED outside our zones (D16), an out-of-zone
@@ -22,7 +26,7 @@ public enum Responder {
     public static func answer(_ q: Question, in snapshot: Snapshot) -> Answer {
         switch resolve(q, in: snapshot, forwarding: false) {
         case .answer(let a): return a
-        case .forward: return .error(.refused)  // not reached without forwarding
+        case .forward, .forwardSearch: return .error(.refused)  // not reached without forwarding
         }
     }
 
@@ -41,6 +45,8 @@ public enum Responder {
         case .forward(let target, var prefix):
             prefix?.zone = zone.apex
             return .forward(target: target, prefix: prefix)
+        case .forwardSearch:
+            return .answer(.error(.servFail))  // `decide` does not walk search paths
         }
     }
 

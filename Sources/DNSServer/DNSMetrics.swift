@@ -98,6 +98,16 @@ public final class DNSMetrics: Sendable {
         }
     }
 
+    /// Autopath's and the AAAA filter's counts (`SearchCounters`).
+    public static func emitSearchFamilies(_ c: SearchCounters, into out: inout String) {
+        counter(&out, "clusterdns_autopath_total", "Search paths walked for a client (autopath), by result: hit (answered a found name behind a CNAME) or miss.",
+                ["result"], [["hit"]: c.hits.load(ordering: .relaxed), ["miss"]: c.misses.load(ordering: .relaxed)])
+        counter(&out, "clusterdns_autopath_saved_queries_total", "Search-path questions clients did not have to ask, thanks to autopath hits.",
+                [], [[]: c.savedQueries.load(ordering: .relaxed)])
+        counter(&out, "clusterdns_filtered_aaaa_total", "AAAA questions answered NODATA instead of going upstream (--filter-aaaa).",
+                [], [[]: c.filteredAAAA.load(ordering: .relaxed)])
+    }
+
     static func zoneLabel(_ zone: DNSName?) -> String { zone?.description ?? "." }
 
     static func labels(_ names: [String], _ values: [String], extra: String? = nil) -> String {

@@ -32,11 +32,17 @@ public final class DNSServer: Sendable {
         self.configuration = configuration
         self.metrics = metrics
         self.store = store
-        let processor = QueryProcessor(udpSize: configuration.udpSize, forwarding: forwarding != nil)
+        let processor = QueryProcessor(udpSize: configuration.udpSize, forwarding: forwarding != nil, autopath: configuration.autopath,
+                                       filterAAAA: configuration.filterAAAA)
         self.processor = processor
         self.forwarder = try forwarding.map { try Forwarder(configuration: $0, processor: processor, group: group, logger: logger) }
         self.group = group
         self.logger = logger
+    }
+
+    /// What autopath and the AAAA filter did; nil when neither is on.
+    public var searchCounters: SearchCounters? {
+        configuration.autopath || configuration.filterAAAA ? processor.searchCounters : nil
     }
 
     /// Binds every listener. Returns the bound addresses (useful when a port was 0).

@@ -47,6 +47,11 @@ public struct ServerConfiguration: Sendable {
     /// CoreDNS `loadbalance`: the A and AAAA records of an answer rotate by one per reply, so
     /// clients that take the first address spread over a headless Service's pods.
     public var loadBalance = true
+    /// CoreDNS `autopath @kubernetes` (`--autopath`): a pod's search path walked for it. The
+    /// index must keep `ClientNamespaces` (`IndexOptions.clientNamespaces`).
+    public var autopath = false
+    /// `--filter-aaaa`: AAAA questions that would go upstream answer NODATA at once.
+    public var filterAAAA = false
 
     public init(listen: [Endpoint]) {
         self.listen = listen

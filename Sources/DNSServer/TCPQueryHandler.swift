@@ -24,6 +24,9 @@ final class TCPQueryHandler: ChannelInboundHandler {
     private var answered = 0
     private let loadBalance: Bool
     private var rotation = 0
+    /// The peer's IP, read once per connection when autopath needs it.
+    private var client: IPAddress?
+    private var clientRead = false
     /// Where each connection's rotation starts: clients often send one query per connection, so
     /// a count per connection alone would always start them at the same record.
     private static let connections = Atomic<Int>(0)
@@ -53,6 +56,10 @@ final class TCPQueryHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let started = recorder.active ? MonotonicClock.nanoseconds() : 0
+        if processor.autopath, !clientRead {
+            clientRead = true
+            client = context.channel.remoteAddress?.ipAddress.flatMap(IPAddress.init)?.unmapped
+        }
         let frame = unwrapInboundIn(data)
         let snapshot = view.current()
         if loadBalance { rotation &+= 1 }
@@ -65,7 +72,7 @@ final class TCPQueryHandler: ChannelInboundHandler {
             arena.writeWithUnsafeMutableBytes(minimumWritableBytes: 0) { out in
                 // Two bytes of length first (RFC 1035 §4.2.2), then the reply.
                 direct = processor.respondDirect(to: query, into: UnsafeMutableRawBufferPointer(rebasing: out[2...]), transport: .tcp,
-                                                 snapshot: snapshot, rotation: rotation)
+                                                 snapshot: snapshot, rotation: rotation, client: client)
                 guard let direct else { return 0 }
                 out[0] = UInt8(truncatingIfNeeded: direct.count >> 8)
                 out[1] = UInt8(truncatingIfNeeded: direct.count)
@@ -90,7 +97,7 @@ final class TCPQueryHandler: ChannelInboundHandler {
     }
 
     private func answerLongWay(_ bytes: [UInt8], started: UInt64, snapshot: Snapshot, context: ChannelHandlerContext) {
-        switch processor.respond(to: bytes, transport: .tcp, snapshot: snapshot, rotation: rotation) {
+        switch processor.respond(to: bytes, transport: .tcp, snapshot: snapshot, rotation: rotation, client: client) {
         case .drop(let reason):
             counters.countDrop(reason)
         case .reply(let reply, let info):

@@ -144,7 +144,9 @@ final class UDPListener: Sendable {
                 if s.loadBalance { rotation &+= 1 }
                 let query = UnsafeRawBufferPointer(rebasing: queries[(i * Self.querySlot)..<(i * Self.querySlot + length)])
                 let out = UnsafeMutableRawBufferPointer(rebasing: replies[(i * replySlot)..<((i + 1) * replySlot)])
-                if let direct = s.processor.respondDirect(to: query, into: out, transport: .udp, snapshot: snapshot, rotation: rotation) {
+                let client = s.processor.autopath ? UDPListener.ip(&addresses[i]) : nil
+                if let direct = s.processor.respondDirect(to: query, into: out, transport: .udp, snapshot: snapshot, rotation: rotation,
+                                                          client: client) {
                     replyLengths[i] = Int32(direct.count)
                     if s.recorder.active {
                         let address = addresses[i]
@@ -154,7 +156,7 @@ final class UDPListener: Sendable {
                     }
                 } else {
                     longWay(query, out, addresses[i], cdns_batch_address_length(headers, Int32(i)), &replyLengths[i], snapshot: snapshot,
-                            rotation: rotation, started: started)
+                            rotation: rotation, started: started, client: client)
                 }
             }
             let unsent = cdns_send_batch(fd, headers, Int32(n), replyLengths)
@@ -165,7 +167,7 @@ final class UDPListener: Sendable {
     /// Everything `respondDirect` declines: errors, forwarding, the cache, truncation.
     private func longWay(_ query: UnsafeRawBufferPointer, _ out: UnsafeMutableRawBufferPointer, _ address: sockaddr_storage,
                          _ addressLength: Int32, _ replyLength: UnsafeMutablePointer<Int32>, snapshot: Snapshot, rotation: Int,
-                         started: UInt64) {
+                         started: UInt64, client: IPAddress?) {
         let s = shared
         let bytes = Array(query)
         var a = address
@@ -180,7 +182,7 @@ final class UDPListener: Sendable {
             reply.withUnsafeBytes { out.copyMemory(from: $0) }
             replyLength.pointee = Int32(reply.count)
         }
-        switch s.processor.respond(to: bytes, transport: .udp, snapshot: snapshot, rotation: rotation) {
+        switch s.processor.respond(to: bytes, transport: .udp, snapshot: snapshot, rotation: rotation, client: client) {
         case .drop(let reason):
             s.counters.countDrop(reason)
         case .reply(let reply, let info):
@@ -221,6 +223,19 @@ final class UDPListener: Sendable {
         switch port {
         case 0, 7, 13, 19, 37: return true
         default: return false
+        }
+    }
+
+    /// The sender's IP, an IPv4-mapped IPv6 sender as IPv4 (the socket is dual-stack).
+    static func ip(_ address: inout sockaddr_storage) -> IPAddress? {
+        var raw: (UInt64, UInt64) = (0, 0)
+        return withUnsafeMutableBytes(of: &raw) { out -> IPAddress? in
+            let base = out.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            switch cdns_address_ip(&address, base) {
+            case 4: return .v4(out[0], out[1], out[2], out[3])
+            case 16: return IPAddress(bytes: Array(out))
+            default: return nil
+            }
         }
     }
 

@@ -55,6 +55,13 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
         return .v4(parts.0, parts.1, parts.2, UInt8(value))
     }
 
+    /// An IPv4-mapped IPv6 address (`::ffff:a.b.c.d`, how a dual-stack socket shows IPv4
+    /// peers) as the IPv4 address; any other address unchanged.
+    public var unmapped: IPAddress {
+        guard case .v6(let b) = self, b[0..<10].allSatisfy({ $0 == 0 }), b[10] == 0xFF, b[11] == 0xFF else { return self }
+        return .v4(b[12], b[13], b[14], b[15])
+    }
+
     public init?(bytes: [UInt8]) {
         switch bytes.count {
         case 4: self = .v4(bytes[0], bytes[1], bytes[2], bytes[3])

@@ -144,6 +144,13 @@ public final class Forwarder: Sendable {
         case .failed:
             // RFC 8767: an expired answer, with TTL 30, beats SERVFAIL when upstreams fail.
             guard configuration.cache.serveStale != nil, case .stale(let e) = cache.lookup(Self.key(request), now: now) else {
+                if request.searchPlain != nil {
+                    // Autopath: the bare name's existence is unknown, so no CNAME to it.
+                    processor.searchCounters.miss()
+                    var answer = Answer.error(.servFail)
+                    answer.recursionAvailable = true
+                    return reply(request, answer)
+                }
                 var answer = request.prefix ?? Answer.error(.servFail)
                 answer.rcode = .servFail
                 answer.recursionAvailable = true
@@ -156,6 +163,26 @@ public final class Forwarder: Sendable {
         guard var answer = request.prefix else {
             let bytes = entry.reply(to: request, processor: processor, now: now, staleTTL: staleTTL)
             return Reply(bytes: bytes, info: QueryProcessor.ReplyInfo(rcode: entry.rcode, question: request.question, zone: nil))
+        }
+        if let plain = request.searchPlain {
+            // Autopath's last step: the bare name exists upstream → our CNAME to it, living no
+            // longer than what it leads to; it does not → the asked name's own NXDOMAIN; the
+            // upstream failed → SERVFAIL (the client tries its next search domain).
+            guard let m = entry.decoded(now, staleTTL: staleTTL), m.rcode == .noError || m.rcode == .nxDomain else {
+                processor.searchCounters.miss()
+                var failed = Answer.error(.servFail)
+                failed.recursionAvailable = true
+                return reply(request, failed)
+            }
+            guard m.rcode == .noError else {
+                processor.searchCounters.miss()
+                return reply(request, plain)
+            }
+            processor.searchCounters.hit(saving: 3)
+            let ttls = m.answers.map(\.ttl) + (m.answers.isEmpty ? m.authority.map(\.ttl) : [])
+            if let lowest = ttls.min(), !answer.answer.isEmpty, !answer.answer[0].isEmpty {
+                answer.answer[0][0].ttl = min(answer.answer[0][0].ttl, lowest)
+            }
         }
         // An ExternalName: our CNAME chain, then what the target resolved to (D12, coredns-kubernetes §3.3).
         answer.recursionAvailable = true

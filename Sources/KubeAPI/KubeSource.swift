@@ -56,6 +56,8 @@ public final class KubeSource: Sendable {
 
     public struct Options: Sendable {
         public var pageSize = 500
+        /// Pods decoded for their addresses only (`ObjectRules.slimPods`).
+        public var slimPods = false
         /// Watch `timeoutSeconds` range (client-go: 5–10 minutes).
         public var watchTimeout: ClosedRange<Int> = 300...600
         public var backoffInitial: Duration = .milliseconds(250)
@@ -259,7 +261,7 @@ public final class KubeSource: Sendable {
     /// reject is reported and skipped, never the page.
     func decodeList(_ r: KubeResource, _ body: [UInt8]) throws -> Page {
         let list = try JSONValue.parse(body)
-        let rules = ObjectRules<JSONValue>(file: r.rawValue)
+        let rules = ObjectRules<JSONValue>(file: r.rawValue, slimPods: options.slimPods)
         var items: [ClusterObject] = []
         for item in list["items"]?.items ?? [] {
             do {
@@ -299,7 +301,8 @@ public final class KubeSource: Sendable {
             return .delete(ObjectName(namespace: r == .namespaces ? "" : meta?["namespace"]?.text ?? "", name: name), rv)
         case "ADDED", "MODIFIED":
             do {
-                guard let obj = try ObjectRules<JSONValue>(file: r.rawValue).objects(kind: r.kindName, object)?.first else { return .ignored }
+                guard let obj = try ObjectRules<JSONValue>(file: r.rawValue, slimPods: options.slimPods).objects(kind: r.kindName, object)?.first
+                else { return .ignored }
                 return .upsert(obj, rv)
             } catch {
                 // Its new version is unusable: stop serving the old one too, as a relist would

@@ -7,9 +7,14 @@ import DNSWire
 public struct ObjectRules<Node: ManifestNode> {
     /// Where the objects come from, for errors: a file, or the API resource being read.
     public let file: String
+    /// Pods read for their addresses only (autopath's client table): namespace, name, IPs,
+    /// phase, `hostNetwork` and `hostIP`; labels, ports and names are left unread, so 100,000
+    /// of them cost little.
+    public var slimPods = false
 
-    public init(file: String) {
+    public init(file: String, slimPods: Bool = false) {
         self.file = file
+        self.slimPods = slimPods
     }
 
     /// The objects one document of `kind` holds (an `Endpoints` may hold several slices);
@@ -145,25 +150,28 @@ public struct ObjectRules<Node: ManifestNode> {
     func pod(_ node: Node) throws(SourceError) -> Pod {
         let (name, ns) = try meta(node, kind: "Pod")
         var labels: [String: String] = [:]
-        if let map = node.member("metadata")?.member("labels")?.entries {
+        if !slimPods, let map = node.member("metadata")?.member("labels")?.entries {
             for (k, v) in map { labels[k] = v.text ?? "" }
         }
         let status = node.member("status")
         var ips = (status?.member("podIPs")?.items ?? []).compactMap { $0.member("ip")?.text }
         if ips.isEmpty, let ip = status?.member("podIP")?.text { ips = [ip] }
         for ip in ips where IPAddress(ip) == nil { throw problem(status ?? node, "Pod \(ns)/\(name): bad IP address \(ip)") }
-        let ready = (status?.member("conditions")?.items ?? []).contains { $0.member("type")?.text == "Ready" && $0.member("status")?.text == "True" }
+        let ready = !slimPods && (status?.member("conditions")?.items ?? []).contains { $0.member("type")?.text == "Ready" && $0.member("status")?.text == "True" }
         let phase = status?.member("phase")?.text ?? "Running"
         let deleting = node.member("metadata")?.member("deletionTimestamp") != nil
         var ports: [Pod.ContainerPort] = []
-        for c in node.member("spec")?.member("containers")?.items ?? [] {
+        for c in slimPods ? [] : node.member("spec")?.member("containers")?.items ?? [] {
             for p in c.member("ports")?.items ?? [] {
                 if let n = p.member("containerPort")?.integer { ports.append(.init(name: p.member("name")?.text, port: n, proto: p.member("protocol")?.text ?? "TCP")) }
             }
         }
         return Pod(namespace: ns, name: name, labels: labels, ips: ips.compactMap { IPAddress($0)?.description }, ready: ready,
-                   hostname: node.member("spec")?.member("hostname")?.text, subdomain: node.member("spec")?.member("subdomain")?.text,
-                   containerPorts: ports, terminated: deleting || phase == "Succeeded" || phase == "Failed")
+                   hostname: slimPods ? nil : node.member("spec")?.member("hostname")?.text,
+                   subdomain: slimPods ? nil : node.member("spec")?.member("subdomain")?.text,
+                   containerPorts: ports, terminated: deleting || phase == "Succeeded" || phase == "Failed",
+                   hostNetwork: node.member("spec")?.member("hostNetwork")?.boolean ?? false,
+                   hostIP: status?.member("hostIP")?.text.flatMap { IPAddress($0)?.description })
     }
 
     func problem(_ node: Node, _ message: String) -> SourceError {

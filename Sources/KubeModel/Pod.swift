@@ -24,8 +24,14 @@ public struct Pod: Hashable, Sendable {
     public var containerPorts: [ContainerPort]
     /// Succeeded, Failed or being deleted: such pods are never endpoints.
     public var terminated: Bool
+    /// `spec.hostNetwork`: the pod's addresses are its node's, shared with every other process
+    /// there, so they say nothing about who asks (autopath).
+    public var hostNetwork: Bool
+    /// `status.hostIP`: the node's address, a client whose search path is not a pod's.
+    public var hostIP: String?
 
-    public init(namespace: String, name: String, labels: [String: String] = [:], ips: [String] = [], ready: Bool = false, hostname: String? = nil, subdomain: String? = nil, containerPorts: [ContainerPort] = [], terminated: Bool = false) {
+    public init(namespace: String, name: String, labels: [String: String] = [:], ips: [String] = [], ready: Bool = false, hostname: String? = nil, subdomain: String? = nil, containerPorts: [ContainerPort] = [], terminated: Bool = false,
+                hostNetwork: Bool = false, hostIP: String? = nil) {
         self.namespace = namespace
         self.name = name
         self.labels = labels
@@ -35,6 +41,8 @@ public struct Pod: Hashable, Sendable {
         self.subdomain = subdomain
         self.containerPorts = containerPorts
         self.terminated = terminated
+        self.hostNetwork = hostNetwork
+        self.hostIP = hostIP
     }
 }
 

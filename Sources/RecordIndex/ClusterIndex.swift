@@ -48,6 +48,9 @@ public struct ClusterIndex {
     var forward: [ZoneTree]
     var reverse: [ZoneTree]
     var insecurePodNamespaces: Set<String> = []
+    /// Client addresses by namespace, for autopath (`options.clientNamespaces`); kept as events
+    /// arrive and shared with each snapshot.
+    public private(set) var clientNamespaces = ClientNamespaces()
     var counts = (services: 0, endpoints: 0)
 
     struct PodAddress: Hashable {
@@ -166,6 +169,7 @@ public struct ClusterIndex {
         namespaceRefs[ns] = after == 0 ? nil : after
         if (before == 0) != (after == 0) { dirtyNamespaces.insert(ns) }
 
+        if options.clientNamespaces { claimClients(object, sign: Int32(sign)) }
         switch object {
         case .namespace:
             break
@@ -202,6 +206,25 @@ public struct ClusterIndex {
                       let selector = svc.selector, selector.allSatisfy({ pod.labels[$0.key] == $0.value }) else { continue }
                 dirtyServices.insert(ObjectName(namespace: ns, name: name))
             }
+        }
+    }
+
+    /// The client addresses an object vouches for (`ClientNamespaces`).
+    mutating func claimClients(_ object: ClusterObject, sign: Int32) {
+        switch object {
+        case .endpointSlice(let slice):
+            for endpoint in slice.endpoints where endpoint.podName != nil {
+                for text in endpoint.addresses {
+                    if let ip = IPAddress(text) { clientNamespaces.claim(ip, namespace: slice.namespace, sign: sign) }
+                }
+            }
+        case .pod(let pod) where !pod.terminated:
+            for ip in pod.ips.compactMap(IPAddress.init) {
+                clientNamespaces.claim(ip, namespace: pod.hostNetwork ? nil : pod.namespace, sign: sign)
+            }
+            if let host = pod.hostIP.flatMap(IPAddress.init) { clientNamespaces.claim(host, namespace: nil, sign: sign) }
+        case .namespace, .service, .pod:
+            break
         }
     }
 

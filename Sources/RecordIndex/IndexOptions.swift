@@ -16,6 +16,8 @@ public struct IndexOptions: Sendable, Equatable {
     public var noEndpoints = false
     /// Addresses of this server: glue for `ns.dns.<zone>` (D4).
     public var nameserverAddresses: [IPAddress] = []
+    /// Keep `ClientNamespaces` (client address → namespace) for autopath; off, it costs nothing.
+    public var clientNamespaces = false
 
     public init() {}
 

@@ -7,6 +7,8 @@ public final class Snapshot: Sendable {
     public let zones: [Zone]
     /// Counts for logs and metrics.
     public let stats: Stats
+    /// Client address → namespace, for autopath; empty unless the index keeps it.
+    public let clients: ClientNamespaces
 
     public struct Stats: Sendable, Equatable {
         public var services = 0
@@ -18,8 +20,9 @@ public final class Snapshot: Sendable {
         public init() {}
     }
 
-    public init(zones: [Zone], stats: Stats = Stats()) {
+    public init(zones: [Zone], stats: Stats = Stats(), clients: ClientNamespaces = ClientNamespaces()) {
         self.zones = zones.sorted { $0.apex.wire.count > $1.apex.wire.count }
+        self.clients = clients
         var s = stats
         s.names = 0
         s.records = 0
@@ -56,9 +59,10 @@ public final class Snapshot: Sendable {
 extension Snapshot {
     /// The cluster and reverse zones plus zone files, where a zone file never replaces a zone
     /// built from cluster objects: such files come back in `ignored`, for the caller to report.
-    public static func assemble(cluster: [Zone], files: [Zone], stats: Stats) -> (snapshot: Snapshot, ignored: [Zone]) {
+    public static func assemble(cluster: [Zone], files: [Zone], stats: Stats,
+                                clients: ClientNamespaces = ClientNamespaces()) -> (snapshot: Snapshot, ignored: [Zone]) {
         let taken = Set(cluster.map(\.apex))
         let (ignored, kept) = (files.filter { taken.contains($0.apex) }, files.filter { !taken.contains($0.apex) })
-        return (Snapshot(zones: cluster + kept, stats: stats), ignored)
+        return (Snapshot(zones: cluster + kept, stats: stats, clients: clients), ignored)
     }
 }

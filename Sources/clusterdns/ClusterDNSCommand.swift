@@ -111,6 +111,18 @@ struct Serve: AsyncParsableCommand {
           help: "Answer A and AAAA sets in stored order (by default they rotate by one per reply, as CoreDNS loadbalance does).")
     var noLoadBalance = false
 
+    @Flag(name: .customLong("autopath"),
+          help: "Walk a pod's search path for it: X.NS.svc.ZONE missing, from a client known to be in NS (by its address in EndpointSlices or Pods), answers the first of X.svc.ZONE, X.ZONE, X that exists, behind a CNAME (CoreDNS autopath @kubernetes).")
+    var autopath = false
+
+    @Flag(name: .customLong("autopath-pods"),
+          help: "With --autopath and the Kubernetes API: also watch Pods (namespace and addresses only), so pods that are no Service's endpoint, and hostNetwork pods, are told apart.")
+    var autopathPods = false
+
+    @Flag(name: .customLong("filter-aaaa"),
+          help: "Answer AAAA questions that would go upstream with NODATA at once (IPv4-only clusters); cluster zones are unchanged.")
+    var filterAAAA = false
+
     @Option(name: .customLong("log-summary-interval"), help: "Seconds between log summaries of bad packets (never one line per packet).")
     var logSummaryInterval = 30
 
@@ -148,9 +160,14 @@ struct Serve: AsyncParsableCommand {
         server.maxQueriesPerConnection = maxTCPQueries
         server.logQueries = logQueries
         server.loadBalance = !noLoadBalance
+        server.autopath = autopath
+        server.filterAAAA = filterAAAA
         var options = try index.options()
+        options.clientNamespaces = autopath
         options.nameserverAddresses = NameserverAddresses.forListeners(endpoints)
         var configuration = ServeConfiguration(zonesDirectory: zones, index: options, server: server)
+        guard !autopathPods || autopath else { throw ValidationError("--autopath-pods needs --autopath") }
+        configuration.autopathPods = autopathPods
         if let kubeconfig {
             configuration.kubernetes = .kubeconfig(path: kubeconfig, context: context)
         } else if kubernetes {

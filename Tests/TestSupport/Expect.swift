@@ -30,12 +30,14 @@ public struct CaseFailure: Error, CustomStringConvertible {
 }
 
 extension World {
-    /// Checks `c` over every path; throws a readable difference on the first mismatch.
-    public func check(_ c: Case, sockets: Bool = true) async throws {
+    /// Checks `c` over every path; throws a readable difference on the first mismatch. `client`
+    /// is the asker's address in-process; over sockets the asker is always 127.0.0.1, so those
+    /// run only for that address.
+    public func check(_ c: Case, from client: IPAddress = .v4(127, 0, 0, 1), sockets: Bool = true) async throws {
         let q = DNSClient.query(c.name, c.type)
-        guard let inProcess = try ask(q) else { throw CaseFailure(description: "\(c): no reply") }
+        guard let inProcess = try ask(q, client: client) else { throw CaseFailure(description: "\(c): no reply") }
         try compare(c, inProcess, via: "in-process")
-        guard sockets else { return }
+        guard sockets, client == .v4(127, 0, 0, 1) else { return }
         let port = try await port()
         guard let udp = DNSClient.udp(q, port: port) else { throw CaseFailure(description: "\(c): no UDP reply") }
         try compare(c, try LDNSCheck.decodeBoth(udp), via: "UDP")

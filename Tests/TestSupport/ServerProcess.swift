@@ -6,6 +6,8 @@ import Synchronization
 public final class ServerProcess {
     public let process: Process
     public let port: Int
+    /// The address it listens on.
+    public let host: String
     public let logFile: String
     /// Ports of /health, /ready and /metrics (on 127.0.0.1) when started with `http: true`.
     public let httpPorts: (health: Int, ready: Int, metrics: Int)?
@@ -57,6 +59,7 @@ public final class ServerProcess {
                 if up {
                     self.process = p
                     self.port = port
+                    self.host = host
                     self.logFile = log
                     self.httpPorts = ports
                     return

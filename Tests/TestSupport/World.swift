@@ -17,8 +17,13 @@ public final class World: Sendable {
     public let problems: [SourceError]
     public let directory: String
     private let server = Mutex<(DNSServer, Int)?>(nil)
+    /// Answers as `--autopath` does: the index keeps client namespaces, the processor walks.
+    public let autopath: Bool
 
-    public init(yaml: String, zoneFiles: [String: String] = [:], options: IndexOptions = IndexOptions()) throws {
+    public init(yaml: String, zoneFiles: [String: String] = [:], options: IndexOptions = IndexOptions(), autopath: Bool = false) throws {
+        var options = options
+        options.clientNamespaces = options.clientNamespaces || autopath
+        self.autopath = autopath
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("clusterdns-world-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         try yaml.write(toFile: dir + "/world.yaml", atomically: true, encoding: .utf8)
@@ -29,9 +34,11 @@ public final class World: Sendable {
         self.directory = dir
     }
 
-    /// The in-process answer (TCP limits), cross-checked by libldns.
-    public func ask(_ query: [UInt8], transport: QueryProcessor.Transport = .tcp) throws -> Message? {
-        guard case .reply(let bytes, _) = QueryProcessor().respond(to: query, transport: transport, snapshot: snapshot) else { return nil }
+    /// The in-process answer (TCP limits), cross-checked by libldns. `client` is the sender's
+    /// address (autopath).
+    public func ask(_ query: [UInt8], transport: QueryProcessor.Transport = .tcp, client: IPAddress? = nil) throws -> Message? {
+        let processor = QueryProcessor(autopath: autopath)
+        guard case .reply(let bytes, _) = processor.respond(to: query, transport: transport, snapshot: snapshot, client: client) else { return nil }
         return try LDNSCheck.decodeBoth(bytes)
     }
 
@@ -41,6 +48,7 @@ public final class World: Sendable {
         let store = SnapshotStore(snapshot)
         var config = ServerConfiguration(listen: [.init(host: "127.0.0.1", port: 0)])
         config.udpSocketsPerAddress = 1
+        config.autopath = autopath
         let s = try DNSServer(configuration: config, store: store, group: TestGroup.shared,
                           metrics: DNSMetrics(registry: .init(), recordQueries: true), logger: Logger(label: "test"))
         let bound = try await s.start()

@@ -58,6 +58,9 @@ int cdns_send_one(int fd, const unsigned char *bytes, int n, const struct sockad
 /// The port of an address (host order), and whether it is IPv6.
 int cdns_address_port(const struct sockaddr_storage *addr);
 int cdns_address_is_ipv6(const struct sockaddr_storage *addr);
+/// The address's IP into out (16 bytes of room): returns 4 or 16, the bytes written (an
+/// IPv4-mapped IPv6 address, as a dual-stack socket reports IPv4 senders, gives its 4), or 0.
+int cdns_address_ip(const struct sockaddr_storage *addr, unsigned char *out);
 /// The address as text ("1.2.3.4:53", "[::1]:53") into out (at least 64 bytes).
 void cdns_address_text(const struct sockaddr_storage *addr, char *out, int size);
 
