@@ -44,6 +44,9 @@ public struct ClusterIndex {
     var dirtyNamespaces: Set<String> = []
     var dirtyPodAddresses: Set<PodAddress> = []
     var dirtyPTRs: Set<IPAddress> = []
+    /// Dirty PTRs that had no asker before: most likely no node yet (a hint that spares the
+    /// look for an equal node; correct either way).
+    var freshPTRs: Set<IPAddress> = []
 
     var forward: [ZoneTree]
     var reverse: [ZoneTree]
@@ -240,8 +243,9 @@ public struct ClusterIndex {
         dirtyNamespaces = []
         for address in dirtyPodAddresses { refreshPodAddress(address) }
         dirtyPodAddresses = []
-        for ip in dirtyPTRs { refreshPTR(ip) }
+        for ip in dirtyPTRs { refreshPTR(ip, fresh: freshPTRs.contains(ip)) }
         dirtyPTRs = []
+        freshPTRs = []
 
         rules.serial = serial
         var zones: [Zone] = []
@@ -315,16 +319,20 @@ public struct ClusterIndex {
                     return nodesPerZone[i][owner] == nil && svcName.map { owner.isSubdomain(of: $0) } == true
                 }
             }
-            for (name, node) in nodesPerZone[i] { forward[i].set(name, node) }
+            // A first derivation writes names nobody holds: no need to look for an equal node.
+            let fresh = i >= old.names.count || old.names[i].isEmpty
+            for (name, node) in nodesPerZone[i] { forward[i].set(name, node, fresh: fresh) }
         }
         if old.ptrs != output.ptrs {
             for c in old.ptrs { removePTR(c, of: key) }
             for c in output.ptrs {
                 let asker = PTRAsker(service: key, hostname: c.hostname)
-                ptrSources.updateValue(forKey: c.ip) { sources in
-                    sources = sources.map { PTRSources($0.all + [asker])! } ?? .one(asker)
+                let first = ptrSources.updateValue(forKey: c.ip) { sources -> Bool in
+                    defer { sources = sources.map { PTRSources($0.all + [asker])! } ?? .one(asker) }
+                    return sources == nil
                 }
                 dirtyPTRs.insert(c.ip)
+                if first { freshPTRs.insert(c.ip) }
             }
         }
         counts.services += (output.counted ? 1 : 0) - (old.counted ? 1 : 0)
@@ -367,7 +375,7 @@ public struct ClusterIndex {
 
     /// One PTR per distinct owner (S13, S14, S22, S23); a ClusterIP's owner alone when there is
     /// one (D15). Owners in canonical order, so the answer does not depend on event order.
-    mutating func refreshPTR(_ ip: IPAddress) {
+    mutating func refreshPTR(_ ip: IPAddress, fresh: Bool = false) {
         let askers = ptrSources[ip]?.all ?? []
         let clusterIP = askers.filter { $0.hostname == nil }
         let owners: [DNSName]
@@ -383,7 +391,7 @@ public struct ClusterIndex {
             ResourceRecord(name: name, ttl: options.ttl, rdata: .ptr($0))
         })])
         for i in reverse.indices where name.isSubdomain(of: reverse[i].apex) && name != reverse[i].apex {
-            reverse[i].setCounted(name, node)
+            reverse[i].setCounted(name, node, fresh: fresh)
         }
     }
 }
@@ -416,11 +424,14 @@ struct ZoneTree {
 
     /// Sets or removes one node, keeping the record counts; returns the node it replaced. An
     /// equal node is not written: the map is shared with published snapshots, and a write
-    /// copies its path.
+    /// copies its path. `fresh`: the name is most likely new, so that look is skipped (a walk
+    /// of the tree; the write is right either way).
     @discardableResult
-    mutating func set(_ name: DNSName, _ node: Node?) -> Node? {
-        let current = nodes[name]
-        guard current != node else { return current }
+    mutating func set(_ name: DNSName, _ node: Node?, fresh: Bool = false) -> Node? {
+        if !fresh {
+            let current = nodes[name]
+            guard current != node else { return current }
+        }
         let old = nodes.replace(name, with: node)
         if let old { count(old, -1) }
         if let node { count(node, +1) }
@@ -431,8 +442,8 @@ struct ZoneTree {
     /// empty non-terminals while any name below them exists (RFC 8020). Each empty non-terminal
     /// counts its children that exist, so a name's arrival or departure walks up only as far as
     /// the first ancestor that already existed or still does.
-    mutating func setCounted(_ name: DNSName, _ node: Node?) {
-        let existed = set(name, node) != nil
+    mutating func setCounted(_ name: DNSName, _ node: Node?, fresh: Bool = false) {
+        let existed = set(name, node, fresh: fresh) != nil
         let exists = node != nil
         guard existed != exists else { return }
         var p = name.parent
