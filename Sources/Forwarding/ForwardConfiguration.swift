@@ -72,8 +72,10 @@ public struct ForwardConfiguration: Sendable {
     public var maxConcurrent = 1000
     /// How long one upstream attempt may take before the next upstream is tried.
     public var attemptTimeout: Duration = .milliseconds(2000)
-    /// The whole question's budget: inside the ~5 s a stub resolver waits before it retries.
-    public var deadline: Duration = .milliseconds(4000)
+    /// The whole question's budget: one full attempt and part of a second, so that with every
+    /// upstream silent the client has its SERVFAIL in under 3 s, well before a stub resolver's
+    /// first retry (glibc and musl: 5 s) and CoreDNS's 5 s.
+    public var deadline: Duration = .milliseconds(2800)
     /// Failed attempts in a row that mark an upstream down until a health check answers.
     public var maxFails = 2
     /// How often a down upstream is probed (`. IN NS`).

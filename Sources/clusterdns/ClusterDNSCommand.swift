@@ -221,7 +221,7 @@ struct ForwardFlags: ParsableArguments {
     @Option(name: .customLong("max-concurrent"), help: "Upstream questions in flight at once; more are answered SERVFAIL at once [max_concurrent].")
     var maxConcurrent = 1000
 
-    @Option(name: .customLong("upstream-timeout"), help: "Seconds one upstream may take before the next is tried (the whole question gets at most 4 s).")
+    @Option(name: .customLong("upstream-timeout"), help: "Seconds one upstream may take before the next is tried (the whole question gets at most 2.8 s, or this when longer).")
     var upstreamTimeout = 2.0
 
     @Option(name: .customLong("cache-size"), help: "Cached upstream answers kept at most; 0 turns the cache off.")
@@ -258,6 +258,7 @@ struct ForwardFlags: ParsableArguments {
         c.maxConcurrent = maxConcurrent
         guard (0.05...4).contains(upstreamTimeout) else { throw ValidationError("--upstream-timeout must be between 0.05 and 4 seconds") }
         c.attemptTimeout = .milliseconds(Int(upstreamTimeout * 1000))
+        c.deadline = max(c.deadline, c.attemptTimeout)
         guard cacheSize >= 0 else { throw ValidationError("--cache-size must be 0 or more") }
         c.cache.size = cacheSize
         guard (0...86400).contains(cacheTTL), (0...86400).contains(cacheDenialTTL) else {

@@ -325,6 +325,27 @@ import TestSupport
 
     // MARK: - Faults
 
+    /// Issue 14: "when every upstream is down, an uncached name answers SERVFAIL in under 3 s (a
+    /// glibc client's first retry comes at 5 s), and once the upstreams are known down, at once."
+    /// Default timeouts; the upstreams never answer.
+    @Test func silentUpstreamsAnswerWithinThreeSeconds() throws {
+        try withUpstreams(2) { fakes in
+            fakes.forEach { $0.set(.silent) }
+            let server = try ServerProcess(arguments: fakes.flatMap { ["--upstream", "127.0.0.1:\($0.port)"] })
+            defer { _ = server.stop() }
+            var first: Message?
+            let seconds = try Self.elapsed { first = try Self.ask(server, "slow.example.org") }
+            #expect(first?.rcode == .servFail)
+            #expect(seconds < 3, "\(seconds) s")
+            // Both upstreams have now failed twice in a row (two attempts each at most): down.
+            _ = try Self.ask(server, "slow2.example.org")
+            var third: Message?
+            let known = try Self.elapsed { third = try Self.ask(server, "slow3.example.org") }
+            #expect(third?.rcode == .servFail)
+            #expect(known < 0.1, "\(known) s")
+        }
+    }
+
     /// "TCP when an upstream truncates", and `--force-tcp`. The client's own UDP limit still holds:
     /// a big answer reaches a UDP client as TC=1, whole over TCP.
     @Test func truncationGoesToTCP() throws {
