@@ -68,6 +68,14 @@ public final class Forwarder: Sendable {
         let now = Self.now()
         guard case .fresh(let entry) = cache.lookup(key, now: now) else {
             stats.cacheMisses.add(1, ordering: .relaxed)
+            // Every upstream known down: the answer (SERVFAIL, or stale) is known now, on the
+            // caller's thread, with no flight, promise or hop. A flood of names for dead
+            // upstreams then costs little more than the lookup that found them missing.
+            let pool = pool(for: request.target), clock = NIODeadline.now().uptimeNanoseconds
+            if request.header.recursionDesired, !pool.upstreams.isEmpty, !pool.upstreams.contains(where: { $0.usable(clock) }) {
+                stats.healthCheckBroken.add(1, ordering: .relaxed)
+                return render(.failed("every upstream is down"), for: request, now: now)
+            }
             return nil
         }
         if entry.kind == .denial {
