@@ -67,7 +67,7 @@ bench: release
 FUZZ_SECONDS ?= 300
 FUZZ_ARGS ?=
 FUZZ_OUT ?= fuzz-out
-FUZZ_TARGETS ?= wire:FuzzWire query:FuzzQuery zonefile:FuzzZoneFile
+FUZZ_TARGETS ?= wire:FuzzWire query:FuzzQuery zonefile:FuzzZoneFile manifest:FuzzManifest
 # lld: gold fails on libFuzzer's objects next to SwiftPM's `--defsym main=` (an internal error).
 FUZZ_BUILD := -c release --scratch-path .build-fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING \
   -Xswiftc -Xclang-linker -Xswiftc -fuse-ld=lld

@@ -139,6 +139,7 @@ let package = Package(
         .executableTarget(name: "FuzzWire", dependencies: ["FuzzChecks"], path: "Fuzz/FuzzWire"),
         .executableTarget(name: "FuzzQuery", dependencies: ["FuzzChecks"], path: "Fuzz/FuzzQuery"),
         .executableTarget(name: "FuzzZoneFile", dependencies: ["FuzzChecks"], path: "Fuzz/FuzzZoneFile"),
+        .executableTarget(name: "FuzzManifest", dependencies: ["FuzzChecks"], path: "Fuzz/FuzzManifest"),
         .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzChecks"]),
     ]
 )

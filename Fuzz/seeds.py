@@ -97,3 +97,69 @@ def write(folder, files):
 write("Fuzz/corpus/query", queries)
 write("Fuzz/corpus/wire", {"query-" + k: v for k, v in queries.items() if k in ("a-kubernetes-edns", "srv-postgres-edns", "ptr-ipv6", "a-headless-host")})
 write("Fuzz/corpus/zonefile", zones)
+
+# manifest: the example directory as it is, and the shapes the decoder reads besides (a List,
+# several documents with an empty and a broken one, v1 Endpoints, JSON as kubectl prints it).
+import glob, json
+manifests = {os.path.basename(p): open(p, "rb").read() for p in sorted(glob.glob("zones/*.yaml"))}
+manifests["list.yaml"] = b"""apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: Namespace
+  metadata: {name: dual}
+- apiVersion: v1
+  kind: Service
+  metadata: {name: api, namespace: dual}
+  spec:
+    clusterIP: None
+    publishNotReadyAddresses: true
+    ports: [{name: grpc, protocol: TCP, port: 9090}]
+- apiVersion: discovery.k8s.io/v1
+  kind: EndpointSlice
+  metadata: {name: api-v6, namespace: dual, labels: {kubernetes.io/service-name: api}}
+  addressType: IPv6
+  ports: [{name: grpc, protocol: TCP, port: 9090}]
+  endpoints:
+  - {addresses: ["fd00:10:244::5"], hostname: api-0, conditions: {ready: false}}
+"""
+manifests["multi.yaml"] = b"""---
+# an empty document, then objects, one of them broken
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: default}
+spec: {type: ExternalName, externalName: web.example.com}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: Bad_Name}
+spec: {clusterIP: 10.96.0.99}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: skipped}
+---
+kind: Pod
+metadata: {name: p, namespace: default, deletionTimestamp: "2024-01-01T00:00:00Z"}
+status: {podIPs: [{ip: 10.244.0.9}, {ip: "fd00::9"}], conditions: [{type: Ready, status: "True"}]}
+"""
+manifests["endpoints.yaml"] = b"""apiVersion: v1
+kind: Endpoints
+metadata: {name: legacy, namespace: default}
+subsets:
+- addresses: [{ip: 10.244.0.7, hostname: legacy-0, targetRef: {kind: Pod, name: legacy-0}}, {ip: "fd00::7"}]
+  notReadyAddresses: [{ip: 10.244.0.8}]
+  ports: [{name: http, port: 8080, protocol: TCP}]
+"""
+manifests["broken.yaml"] = b"apiVersion: v1\nkind: Service\nmetadata: {name: x\n  ports: [\n"
+service = {"apiVersion": "v1", "kind": "Service",
+           "metadata": {"name": "web", "namespace": "shop", "annotations": {"a": "b"}},
+           "spec": {"type": "ClusterIP", "clusterIP": "10.96.10.20", "clusterIPs": ["10.96.10.20", "fd00:10:96::20"],
+                    "selector": {"app": "web"}, "ports": [{"name": "http", "protocol": "TCP", "port": 80, "targetPort": "http"}]}}
+manifests["service.json"] = json.dumps(service, indent=4).encode() + b"\n"
+pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web-1", "namespace": "shop", "labels": {"app": "web"}},
+       "spec": {"hostname": "web-1", "subdomain": "web", "containers": [{"name": "c", "ports": [{"name": "http", "containerPort": 8080}]}]},
+       "status": {"phase": "Running", "podIP": "10.244.1.10", "podIPs": [{"ip": "10.244.1.10"}], "conditions": [{"type": "Ready", "status": "True"}]}}
+manifests["list.json"] = json.dumps({"apiVersion": "v1", "kind": "List", "items": [service, pod]}, separators=(", ", ": ")).encode()
+write("Fuzz/corpus/manifest", manifests)
