@@ -163,3 +163,47 @@ pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web-1", "namespa
        "status": {"phase": "Running", "podIP": "10.244.1.10", "podIPs": [{"ip": "10.244.1.10"}], "conditions": [{"type": "Ready", "status": "True"}]}}
 manifests["list.json"] = json.dumps({"apiVersion": "v1", "kind": "List", "items": [service, pod]}, separators=(", ", ": ")).encode()
 write("Fuzz/corpus/manifest", manifests)
+
+# watch: lines and pages as the API server sends them (Tests/FakeKubeAPI writes the same shapes).
+def compact(v):
+    return json.dumps(v, separators=(",", ":")).encode()
+meta = lambda name, ns=None, rv="101", **extra: dict({"name": name, "resourceVersion": rv, **({"namespace": ns} if ns else {})}, **extra)
+namespace = {"kind": "Namespace", "apiVersion": "v1", "metadata": meta("shop"), "status": {"phase": "Active"}}
+headless = {"kind": "Service", "apiVersion": "v1", "metadata": meta("db", "data", "102", managedFields=[{"manager": "kubectl", "fieldsV1": {"f:spec": {}}}]),
+            "spec": {"clusterIP": "None", "clusterIPs": ["None"], "selector": {"app": "db"}, "publishNotReadyAddresses": True,
+                     "ports": [{"name": "postgres", "protocol": "TCP", "port": 5432, "targetPort": 5432}]}}
+external = {"kind": "Service", "apiVersion": "v1", "metadata": meta("payments", "shop", "103"),
+            "spec": {"type": "ExternalName", "externalName": "payments.example.internal"}}
+slice_ = {"kind": "EndpointSlice", "apiVersion": "discovery.k8s.io/v1",
+          "metadata": meta("web-v6-abcde", "shop", "104", labels={"kubernetes.io/service-name": "web"}),
+          "addressType": "IPv6", "ports": [{"name": "http", "protocol": "TCP", "port": 8080}],
+          "endpoints": [{"addresses": ["fd00:10:244:1::10"], "conditions": {"ready": True, "serving": True, "terminating": False},
+                         "hostname": "web-0", "targetRef": {"kind": "Pod", "name": "web-0", "namespace": "shop"}, "nodeName": "n1"},
+                        {"addresses": ["fd00:10:244:2::11"], "conditions": {"ready": False}}]}
+slice4 = dict(slice_, metadata=meta("web-v4-fghij", "shop", "105", labels={"kubernetes.io/service-name": "web"}), addressType="IPv4",
+              endpoints=[{"addresses": ["10.244.1.10"], "conditions": {"ready": True}, "targetRef": {"kind": "Pod", "name": "web-0"}}])
+podj = dict(pod, metadata=meta("web-0", "shop", "106", labels={"app": "web"}, annotations={"x": "y\u00e9\\n"}))
+status410 = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+             "message": "too old resource version: 5 (90)", "reason": "Expired", "code": 410}
+watch = {
+    "added-namespace": {"type": "ADDED", "object": namespace},
+    "added-service-clusterip": {"type": "ADDED", "object": dict(service, metadata=meta("web", "shop", "110"))},
+    "modified-service-headless": {"type": "MODIFIED", "object": headless},
+    "added-service-externalname": {"type": "ADDED", "object": external},
+    "added-endpointslice-ipv6": {"type": "ADDED", "object": slice_},
+    "modified-endpointslice-ipv4": {"type": "MODIFIED", "object": slice4},
+    "added-pod": {"type": "ADDED", "object": podj},
+    "modified-service-bad-ip": {"type": "MODIFIED", "object": dict(external, spec={"clusterIP": "10.96.0.300"})},
+    "deleted-service": {"type": "DELETED", "object": dict(external, metadata=meta("payments", "shop", "120"))},
+    "bookmark": {"type": "BOOKMARK", "object": {"kind": "Service", "apiVersion": "v1", "metadata": {"resourceVersion": "130"}}},
+    "error-410-gone": {"type": "ERROR", "object": status410},
+    "error-500": {"type": "ERROR", "object": dict(status410, code=500, reason="InternalError", message="etcd leader changed")},
+}
+pages = {
+    "list-namespaces": {"kind": "NamespaceList", "apiVersion": "v1", "metadata": {"resourceVersion": "200"}, "items": [namespace, dict(namespace, metadata=meta("kube-system"))]},
+    "list-services-continue": {"kind": "ServiceList", "apiVersion": "v1",
+                               "metadata": {"resourceVersion": "201", "continue": "MjAxOjI=", "remainingItemCount": 3}, "items": [headless, external]},
+    "list-endpointslices": {"kind": "EndpointSliceList", "apiVersion": "discovery.k8s.io/v1", "metadata": {"resourceVersion": "202"}, "items": [slice_, slice4]},
+    "list-pods": {"kind": "PodList", "apiVersion": "v1", "metadata": {"resourceVersion": "203"}, "items": [podj]},
+}
+write("Fuzz/corpus/watch", {k: compact(v) + b"\n" if k.startswith("list") else compact(v) for k, v in {**watch, **pages}.items()})

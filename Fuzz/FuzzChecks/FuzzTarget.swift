@@ -17,7 +17,7 @@ func require(_ ok: Bool, _ what: @autoclosure () -> String) throws {
 
 /// The fuzz targets of issue 14, by the name their corpus and regression folders use.
 public enum FuzzTarget: String, CaseIterable, Sendable {
-    case wire, query, zonefile, manifest
+    case wire, query, zonefile, manifest, watch
 
     /// Runs one input through the target's checks. Throws `CheckFailure` when a property fails;
     /// a crash (trap, sanitizer report) is a failure too, and ends the process.
@@ -27,6 +27,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .query: try QueryPathCheck.check(bytes)
         case .zonefile: try ZoneFileCheck.check(bytes)
         case .manifest: try ManifestCheck.check(bytes)
+        case .watch: try WatchCheck.check(bytes)
         }
     }
 
@@ -53,6 +54,7 @@ public enum FuzzDriver {
         case .query: status = LLVMFuzzerRunDriver(&argc, &argv) { FuzzDriver.fuzzOne(.query, $0, $1) }
         case .zonefile: status = LLVMFuzzerRunDriver(&argc, &argv) { FuzzDriver.fuzzOne(.zonefile, $0, $1) }
         case .manifest: status = LLVMFuzzerRunDriver(&argc, &argv) { FuzzDriver.fuzzOne(.manifest, $0, $1) }
+        case .watch: status = LLVMFuzzerRunDriver(&argc, &argv) { FuzzDriver.fuzzOne(.watch, $0, $1) }
         }
         exit(status)
         #else
