@@ -67,7 +67,7 @@ bench: release
 FUZZ_SECONDS ?= 300
 FUZZ_ARGS ?=
 FUZZ_OUT ?= fuzz-out
-FUZZ_TARGETS ?= wire:FuzzWire query:FuzzQuery zonefile:FuzzZoneFile manifest:FuzzManifest watch:FuzzWatch
+FUZZ_TARGETS ?= wire:FuzzWire query:FuzzQuery zonefile:FuzzZoneFile manifest:FuzzManifest watch:FuzzWatch index:FuzzIndex
 # lld: gold fails on libFuzzer's objects next to SwiftPM's `--defsym main=` (an internal error).
 # -enable-testing: the watch target reads KubeSource's internal decoders (`@testable import`, as a
 # debug build allows), so the modules are built for testing here too.

@@ -143,6 +143,7 @@ let package = Package(
         .executableTarget(name: "FuzzZoneFile", dependencies: ["FuzzChecks"], path: "Fuzz/FuzzZoneFile"),
         .executableTarget(name: "FuzzManifest", dependencies: ["FuzzChecks"], path: "Fuzz/FuzzManifest"),
         .executableTarget(name: "FuzzWatch", dependencies: ["FuzzChecks"], path: "Fuzz/FuzzWatch"),
+        .executableTarget(name: "FuzzIndex", dependencies: ["FuzzChecks"], path: "Fuzz/FuzzIndex"),
         .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzChecks"]),
     ]
 )

@@ -207,3 +207,29 @@ pages = {
     "list-pods": {"kind": "PodList", "apiVersion": "v1", "metadata": {"resourceVersion": "203"}, "items": [podj]},
 }
 write("Fuzz/corpus/watch", {k: compact(v) + b"\n" if k.startswith("list") else compact(v) for k, v in {**watch, **pages}.items()})
+
+# index: event sequences (IndexCheck's byte code). A first byte of options, then steps.
+NS, SVC, SLICE, POD, DEL_NS_POD, DEL_SVC, DEL_SLICE, BEGIN, END, CHECK, RELEASE, BOTH = 0, 1, 4, 7, 8, 9, 10, 11, 12, 13, 14, 15
+FILE = 0x10
+def b(ns, name, y=0):
+    return ns + 3 * name + 12 * y
+index = {
+    # A headless Service with a dual-stack pair of slices, named endpoints; then one goes.
+    "headless-dual-stack": bytes([0, NS, b(0, 0), SVC, b(0, 1), 0b01000000, SLICE, b(0, 0), 0b00100010, 0x14, 0x25,
+                                  SLICE, b(0, 1), 0b00010011, 0x90, CHECK, 0, DEL_SLICE, b(0, 0), CHECK, 0]),
+    # ClusterIP Services sharing an address (PTR), one from a file too; the API copy wins.
+    "shared-ptr-two-origins": bytes([0, SVC, b(1, 0), 0b00001011, SVC, b(1, 1), 0b00001011, SVC | FILE, b(1, 0), 0b00010100,
+                                     CHECK, 0, DEL_SVC, b(1, 0), CHECK, 0, DEL_SVC | FILE, b(1, 0)]),
+    # Pods behind a selector (derived endpoints), one terminating; pods verified.
+    "selector-pods-verified": bytes([1, SVC | 0x20, b(2, 0), 0b00000000, POD, b(2, 0), 0b00110100, POD | 0x20, b(2, 1), 0b01111000,
+                                     CHECK, 0, POD | 0x80, b(2, 1), 0b00010000, CHECK, 0]),
+    # A relist of Services that misses one, around other events, then the end.
+    "relist-services": bytes([0, SVC, b(0, 0), 3, SVC, b(0, 1), 4, SVC, b(0, 2), 5, CHECK, 0, BEGIN | 0x20, 0,
+                              SVC, b(0, 1), 0x43, SLICE, b(0, 1), 0b00010010, 0x00, END | 0x20, 0, CHECK, 0]),
+    # The API held aside until its release, a file serving meanwhile.
+    "held-until-release": bytes([0x80, SVC, b(0, 0), 3, SVC | FILE, b(0, 0), 11, CHECK, 0, RELEASE, 0, CHECK, 0, DEL_SVC, b(0, 0)]),
+    # Two cluster domains and nested reverse zones; ExternalName and a Service with its slice.
+    "two-domains": bytes([5, SVC, b(0, 3), 0b00000001, BOTH, b(1, 1), 0b01000000, 0b00110001, 0x0f, 0x33, 0x51, CHECK, 0,
+                          NS, b(2, 0), DEL_NS_POD, b(2, 0), CHECK, 0]),
+}
+write("Fuzz/corpus/index", index)
