@@ -22,7 +22,8 @@ import NIOPosix
 ///   an ADDED event would upsert, and an upserted object alone on a page is that page.
 /// - The JSON reader: a value written back as JSON reads back the same, and any document
 ///   Foundation's JSONSerialization accepts (in UTF-8, not nested too deeply, without surrogate
-///   escapes, whose handling RFC 8259 leaves open) reads the same here.
+///   escapes, whose handling RFC 8259 leaves open, and without the trailing commas Foundation
+///   allows) reads the same here.
 public enum WatchCheck {
     public static func check(_ bytes: [UInt8]) throws {
         #if DEBUG || FUZZING
@@ -136,7 +137,7 @@ public enum WatchCheck {
             guard let back = try? JSONValue.parse(text) else { throw CheckFailure("\(v) written as JSON does not read back: \(String(decoding: text, as: UTF8.self))") }
             try require(same(v, back), "\(v) written as JSON reads back as \(back)")
         }
-        guard !bytes.contains(0), !bytes.starts(with: [0xEF, 0xBB, 0xBF]), !hasSurrogateEscape(bytes),
+        guard !bytes.contains(0), !bytes.starts(with: [0xEF, 0xBB, 0xBF]), !hasSurrogateEscape(bytes), !hasTrailingComma(bytes),
               let f = try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed]), height(f) <= 60 else { return }
         switch parsed {
         case .failure(let e):
@@ -235,6 +236,25 @@ public enum WatchCheck {
         if let d = f as? [String: Any] { return 1 + (d.values.map(height).max() ?? 0) }
         if let a = f as? [Any] { return 1 + (a.map(height).max() ?? 0) }
         return 0
+    }
+
+    /// A comma before `}` or `]` outside strings: not JSON, yet Foundation accepts it.
+    static func hasTrailingComma(_ b: [UInt8]) -> Bool {
+        var inString = false, escaped = false, afterComma = false
+        for c in b {
+            if inString {
+                if escaped { escaped = false } else if c == UInt8(ascii: "\\") { escaped = true } else if c == UInt8(ascii: "\"") { inString = false }
+                continue
+            }
+            switch c {
+            case UInt8(ascii: "\""): inString = true; afterComma = false
+            case UInt8(ascii: ","): afterComma = true
+            case UInt8(ascii: "}"), UInt8(ascii: "]"): if afterComma { return true }
+            case 0x20, 0x09, 0x0A, 0x0D: break
+            default: afterComma = false
+            }
+        }
+        return false
     }
 
     /// `\uD800`–`\uDFFF` anywhere (a pair or a lone half).
