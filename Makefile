@@ -67,10 +67,12 @@ bench: release
 FUZZ_SECONDS ?= 300
 FUZZ_ARGS ?=
 FUZZ_OUT ?= fuzz-out
-FUZZ_TARGETS ?= wire:FuzzWire query:FuzzQuery zonefile:FuzzZoneFile
+FUZZ_TARGETS ?= wire:FuzzWire query:FuzzQuery zonefile:FuzzZoneFile manifest:FuzzManifest watch:FuzzWatch index:FuzzIndex
 # lld: gold fails on libFuzzer's objects next to SwiftPM's `--defsym main=` (an internal error).
+# -enable-testing: the watch target reads KubeSource's internal decoders (`@testable import`, as a
+# debug build allows), so the modules are built for testing here too.
 FUZZ_BUILD := -c release --scratch-path .build-fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING \
-  -Xswiftc -Xclang-linker -Xswiftc -fuse-ld=lld
+  -Xswiftc -enable-testing -Xswiftc -Xclang-linker -Xswiftc -fuse-ld=lld
 
 fuzz-build: deps
 	@for t in $(FUZZ_TARGETS); do $(SWIFT) build $(FUZZ_BUILD) --product $${t##*:} || exit 1; done

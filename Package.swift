@@ -134,11 +134,16 @@ let package = Package(
         // Built normally, each Fuzz* executable replays files; with -DFUZZING it is a fuzzer.
         .systemLibrary(name: "CFuzzer", path: "Fuzz/CFuzzer"),
         .target(name: "FuzzChecks", dependencies: [
-            "DNSWire", "KubeModel", "RecordIndex", "DNSResponder", "KubeSources", "ClusterDNSApp", "TestSupport", "CLDNS", "CFuzzer",
+            "DNSWire", "KubeModel", "RecordIndex", "DNSResponder", "KubeSources", "KubeAPI", "ClusterDNSApp", "TestSupport", "CLDNS", "CFuzzer",
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
         ], path: "Fuzz/FuzzChecks"),
         .executableTarget(name: "FuzzWire", dependencies: ["FuzzChecks"], path: "Fuzz/FuzzWire"),
         .executableTarget(name: "FuzzQuery", dependencies: ["FuzzChecks"], path: "Fuzz/FuzzQuery"),
         .executableTarget(name: "FuzzZoneFile", dependencies: ["FuzzChecks"], path: "Fuzz/FuzzZoneFile"),
+        .executableTarget(name: "FuzzManifest", dependencies: ["FuzzChecks"], path: "Fuzz/FuzzManifest"),
+        .executableTarget(name: "FuzzWatch", dependencies: ["FuzzChecks"], path: "Fuzz/FuzzWatch"),
+        .executableTarget(name: "FuzzIndex", dependencies: ["FuzzChecks"], path: "Fuzz/FuzzIndex"),
         .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzChecks"]),
     ]
 )

@@ -17,7 +17,7 @@ func require(_ ok: Bool, _ what: @autoclosure () -> String) throws {
 
 /// The fuzz targets of issue 14, by the name their corpus and regression folders use.
 public enum FuzzTarget: String, CaseIterable, Sendable {
-    case wire, query, zonefile
+    case wire, query, zonefile, manifest, watch, index
 
     /// Runs one input through the target's checks. Throws `CheckFailure` when a property fails;
     /// a crash (trap, sanitizer report) is a failure too, and ends the process.
@@ -26,6 +26,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .wire: try WireCheck.check(bytes)
         case .query: try QueryPathCheck.check(bytes)
         case .zonefile: try ZoneFileCheck.check(bytes)
+        case .manifest: try ManifestCheck.check(bytes)
+        case .watch: try WatchCheck.check(bytes)
+        case .index: try IndexCheck.check(bytes)
         }
     }
 
@@ -51,6 +54,9 @@ public enum FuzzDriver {
         case .wire: status = LLVMFuzzerRunDriver(&argc, &argv) { FuzzDriver.fuzzOne(.wire, $0, $1) }
         case .query: status = LLVMFuzzerRunDriver(&argc, &argv) { FuzzDriver.fuzzOne(.query, $0, $1) }
         case .zonefile: status = LLVMFuzzerRunDriver(&argc, &argv) { FuzzDriver.fuzzOne(.zonefile, $0, $1) }
+        case .manifest: status = LLVMFuzzerRunDriver(&argc, &argv) { FuzzDriver.fuzzOne(.manifest, $0, $1) }
+        case .watch: status = LLVMFuzzerRunDriver(&argc, &argv) { FuzzDriver.fuzzOne(.watch, $0, $1) }
+        case .index: status = LLVMFuzzerRunDriver(&argc, &argv) { FuzzDriver.fuzzOne(.index, $0, $1) }
         }
         exit(status)
         #else

@@ -61,6 +61,8 @@ import TestSupport
             """,
             "broken.yml": "kind: Service\nmetadata: {name: x\n",
             "bad.zone": "$ORIGIN bad.test.\n@ IN SOA ns hm 1 2 3 4 5\nwww IN A 999.1.1.1\n",
+            // libldns 1.8.3 reads freed memory on this one (issue 14): the loader stops first.
+            "twosoa.zone": "$ORIGIN two.test.\n@ IN SOA ns hm 1 2 3 4 5\n@ IN SOA ns hm 1 2 3 4 5\nns IN A 192.0.2.1\n",
         ])
         let r = try run(bin, ["check", dir])
         #expect(r.status != 0)
@@ -71,6 +73,7 @@ import TestSupport
         #expect(r.err.contains("\(dir)/bad.yaml:26: Service default/badsel: selector is not a map"))
         #expect(r.err.contains("\(dir)/broken.yml:3:"))
         #expect(r.err.contains("\(dir)/bad.zone:3:"))
+        #expect(r.err.contains("\(dir)/twosoa.zone:3: a second SOA record"))
     }
 
     // `clusterdns query NAME TYPE --zones DIR` answers offline, dig-like.

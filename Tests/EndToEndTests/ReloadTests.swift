@@ -48,6 +48,24 @@ import TestSupport
         #expect(try eventually(server.port, "beta.default.svc.cluster.local", ""))
     }
 
+    /// A zone file edited to hold a second SOA is a load error like any other (libldns 1.8.3
+    /// would read freed memory on it, issue 14): the old zone keeps serving, the log says where.
+    @Test func secondSOAKeepsTheOldZone() throws {
+        let soa = "@ IN SOA ns hostmaster 1 3600 600 86400 60\n"
+        let dir = try Fixtures.directory(copyingExample: false, extra: ["two.test.zone": soa + "www IN A 192.0.2.1\n"])
+        let server = try ServerProcess(arguments: ["--zones", dir])
+        defer { server.stop() }
+        #expect(try answer(server.port, "www.two.test") == "192.0.2.1\n")
+
+        try (soa + soa + "www IN A 192.0.2.2\n").write(toFile: dir + "/two.test.zone", atomically: true, encoding: .utf8)
+        usleep(1_500_000)
+        #expect(try answer(server.port, "www.two.test") == "192.0.2.1\n")
+        #expect(server.log.contains("\(dir)/two.test.zone:2: a second SOA record"))
+
+        try (soa + "www IN A 192.0.2.3\n").write(toFile: dir + "/two.test.zone", atomically: true, encoding: .utf8)
+        #expect(try eventually(server.port, "www.two.test", "192.0.2.3\n"))
+    }
+
     static func service(_ name: String, _ ip: String) -> String {
         "apiVersion: v1\nkind: Service\nmetadata: {name: \(name), namespace: default}\nspec: {clusterIP: \(ip)}\n"
     }

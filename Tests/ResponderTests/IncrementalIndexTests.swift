@@ -3,6 +3,7 @@ import DNSWire
 import KubeModel
 import RecordIndex
 import Testing
+import TestSupport
 
 /// Issue 11: "Incremental equals from scratch: a property test applies random sequences of adds,
 /// modifies and deletes … and after each step compares the incremental snapshot with a fresh
@@ -99,34 +100,7 @@ import Testing
     }
 
     static func compare(_ a: (zones: [Zone], stats: Snapshot.Stats), _ b: (zones: [Zone], stats: Snapshot.Stats), _ context: String) throws {
-        #expect(a.stats == b.stats, "\(context): stats")
-        try #require(a.zones.count == b.zones.count)
-        for (za, zb) in zip(a.zones, b.zones) {
-            let names = Set(za.nodes.all.map(\.name)).union(zb.nodes.all.map(\.name))
-            for name in names where za.nodes[name] != zb.nodes[name] {
-                Issue.record("\(context): \(name) is \(String(describing: za.nodes[name]?.rrsets)) incrementally, \(String(describing: zb.nodes[name]?.rrsets)) from scratch")
-            }
-            #expect(za.recordsByType == zb.recordsByType, "\(context): record counts of \(za.apex)")
-            #expect(za.insecurePodNamespaces == zb.insecurePodNamespaces, "\(context): pod namespaces")
-        }
-        // The answers, as a client sees them: every name, its parents and a child that may not
-        // exist, for A and for TXT (NODATA vs NXDOMAIN).
-        let sa = Snapshot(zones: a.zones, stats: a.stats), sb = Snapshot(zones: b.zones, stats: b.stats)
-        var asked = Set<DNSName>()
-        for zone in a.zones + b.zones {
-            for name in zone.nodes.all.map(\.name) {
-                var p = name
-                while !p.isRoot && asked.insert(p).inserted { p = p.parent }
-                if let child = try? DNSName(labels: ["x"], suffix: name) { asked.insert(child) }
-            }
-        }
-        for name in asked {
-            for type in [RecordType.a, .txt] {
-                let q = Question(name: name, type: type)
-                let (x, y) = (Responder.answer(q, in: sa), Responder.answer(q, in: sb))
-                if x != y { Issue.record("\(context): \(name) \(type) answers differ: \(x.rcode) vs \(y.rcode)") }
-            }
-        }
+        for difference in IndexComparison.differences(a, b) { Issue.record("\(context): \(difference)") }
     }
 }
 
