@@ -98,7 +98,7 @@ public enum IndexCheck {
             case 14:
                 // A release (the API's first sync), else a publish nobody checks: several events
                 // per batch, and a publish between them, must come out the same.
-                if model.heldAside && model.releasable {
+                if model.heldAside {
                     log.append("release api")
                     index.release(.api)
                     model.heldAside = false
@@ -201,13 +201,6 @@ public enum IndexCheck {
             var name: ObjectName
             static func < (a: Key, b: Key) -> Bool { (a.kind.rawValue, a.name) < (b.kind.rawValue, b.name) }
         }
-
-        /// A release while none of the API's relists is open. `ClusterIndex.release` moves the
-        /// held objects but not an open replace of them, so that replace's end deletes nothing
-        /// (found by this target, input 80 01 00 03 2b 00 0e 00 2c 00 0d 00; reported, the fix
-        /// belongs to RecordIndex). The server can release so: the API's first sync may come
-        /// while another resource relists after a 410.
-        var releasable: Bool { replacing[.api]?.isEmpty ?? true }
 
         mutating func upsert(_ o: ClusterObject, _ origin: Origin, _ index: inout ClusterIndex, _ log: inout [String]) {
             log.append("upsert \(origin) \(o)")

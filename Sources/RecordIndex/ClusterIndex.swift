@@ -112,6 +112,9 @@ public struct ClusterIndex {
         for kind in ObjectKind.allCases {
             for object in aside.all(kind) { apply(.upsert(object), from: origin) }
         }
+        // A relist still open (another resource's 410 while this one completed the first
+        // sync) ends here: what it has not delivered again must still go then.
+        store.resume(aside.openReplaces)
     }
 
     @discardableResult

@@ -79,6 +79,15 @@ struct ObjectStore {
         return before == after ? nil : Change(old: before, new: after)
     }
 
+    /// Replaces begun and not yet ended, with the names upserted since each began.
+    var openReplaces: [Replace: Set<ObjectName>] { replacing }
+
+    /// Continues replaces begun in another store (objects held aside, then released): their
+    /// end deletes here what they did not see there.
+    mutating func resume(_ sessions: [Replace: Set<ObjectName>]) {
+        for (session, seen) in sessions { replacing[session, default: []].formUnion(seen) }
+    }
+
     mutating func beginReplace(_ origin: Origin, kinds: [ObjectKind]) {
         for kind in kinds { replacing[Replace(origin: origin, kind: kind)] = [] }
     }
