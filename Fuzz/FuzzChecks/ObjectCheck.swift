@@ -36,11 +36,9 @@ enum ObjectCheck {
                     try require(e.addresses.allSatisfy { IPAddress($0)?.isIPv4 == (s.addressType == .ipv4) },
                                 "\(what): addresses \(e.addresses) are not all \(s.addressType.rawValue)")
                 }
-                // An endpoint's hostname is the first label of its DNS name. Slices made from v1
-                // Endpoints are left out: those rules do not check it (a known gap, reported).
-                if !isMirrored(s) {
-                    try require(e.hostname.map(isLabel) ?? true, "\(what): hostname \(e.hostname!) is not a DNS label")
-                }
+                // An endpoint's hostname is the first label of its DNS name, in slices made from
+                // v1 Endpoints too.
+                try require(e.hostname.map(isLabel) ?? true, "\(what): hostname \(e.hostname!) is not a DNS label")
             }
             for p in s.ports {
                 try require(protocols.contains(p.proto), "\(what): port \(p)")
@@ -51,10 +49,5 @@ enum ObjectCheck {
             // Kept in the form the index compares: each address as IPAddress prints it.
             try require(p.ips.allSatisfy { IPAddress($0)?.description == $0 }, "\(what): addresses \(p.ips) are not all canonical")
         }
-    }
-
-    /// Slices the rules make from a v1 Endpoints object (`<name>-mirrored-<subset>-<family>`).
-    static func isMirrored(_ s: EndpointSlice) -> Bool {
-        s.name.contains("-mirrored-")
     }
 }

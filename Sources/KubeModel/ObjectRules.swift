@@ -136,7 +136,11 @@ public struct ObjectRules<Node: ManifestNode> {
                 for a in subset.member(key)?.items ?? [] {
                     guard let text = a.member("ip")?.text, let ip = IPAddress(text) else { throw problem(a, "\(what): bad address \(a.member("ip")?.text ?? "(none)")") }
                     let podName = a.member("targetRef")?.member("kind")?.text == "Pod" ? a.member("targetRef")?.member("name")?.text : nil
-                    byFamily[ip.isIPv4 ? .ipv4 : .ipv6, default: []].append(.init(addresses: [ip.description], ready: ready, hostname: a.member("hostname")?.text, podName: podName))
+                    // The hostname is the first label of a DNS name, as in a slice (the API server
+                    // validates it; a manifest may not have been through one).
+                    let hostname = a.member("hostname")?.text
+                    if let hostname, !Self.isDNSLabel(hostname) { throw problem(a, "\(what): hostname \(hostname) is not a DNS label") }
+                    byFamily[ip.isIPv4 ? .ipv4 : .ipv6, default: []].append(.init(addresses: [ip.description], ready: ready, hostname: hostname, podName: podName))
                 }
             }
             for family in [EndpointSlice.AddressType.ipv4, .ipv6] {
@@ -149,6 +153,12 @@ public struct ObjectRules<Node: ManifestNode> {
 
     func pod(_ node: Node) throws(SourceError) -> Pod {
         let (name, ns) = try meta(node, kind: "Pod")
+        // `hostname.subdomain` become DNS labels (D10): labels or an error, as the API server has it.
+        for field in slimPods ? [] : ["hostname", "subdomain"] {
+            if let text = node.member("spec")?.member(field)?.text, !Self.isDNSLabel(text) {
+                throw problem(node.member("spec") ?? node, "Pod \(ns)/\(name): \(field) \(text) is not a DNS label")
+            }
+        }
         var labels: [String: String] = [:]
         if !slimPods, let map = node.member("metadata")?.member("labels")?.entries {
             for (k, v) in map { labels[k] = v.text ?? "" }

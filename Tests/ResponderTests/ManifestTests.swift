@@ -136,6 +136,38 @@ import TestSupport
         try await w.check(Case("ok.a.svc.cluster.local.", .a, answer: "ok.a.svc.cluster.local. 5 IN A 10.96.1.1"), sockets: false)
     }
 
+    // Names that become DNS labels must be labels: a v1 Endpoints address's hostname and a
+    // Pod's hostname and subdomain (D10), as the API server validates them. (Found by the
+    // manifest fuzz target's reader: `Bad_Host.x` was served as `Bad_Host\.x.legacy…`.)
+    @Test func hostnamesMustBeLabels() async throws {
+        let w = try World(yaml: """
+            apiVersion: v1
+            kind: Service
+            metadata: {name: legacy, namespace: a}
+            spec: {clusterIP: None}
+            ---
+            apiVersion: v1
+            kind: Endpoints
+            metadata: {name: legacy, namespace: a}
+            subsets:
+              - addresses:
+                  - ip: 10.244.0.5
+                    hostname: Bad_Host.x
+            ---
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: p, namespace: a}
+            spec: {hostname: web-0, subdomain: no.dots}
+            status: {podIP: 10.244.0.6}
+            """)
+        #expect(w.problems.map(\.description) == [
+            "\(w.directory)/world.yaml:11: Endpoints a/legacy: hostname Bad_Host.x is not a DNS label",
+            "\(w.directory)/world.yaml:17: Pod a/p: subdomain no.dots is not a DNS label",
+        ])
+        try await w.check(Case("legacy.a.svc.cluster.local.", .a, rcode: .nxDomain,
+            authority: "cluster.local. 5 IN SOA ns.dns.cluster.local. hostmaster.cluster.local. 0 7200 1800 86400 5"), sockets: false)
+    }
+
     // JSON files are read too (YAML is a superset), and a namespace exists when an object lives in it.
     @Test func namespacesFromObjects() async throws {
         let w = try World(yaml: #"{"apiVersion": "v1", "kind": "Service", "metadata": {"name": "j", "namespace": "implied"}, "spec": {"clusterIP": "10.96.2.2"}}"#)
