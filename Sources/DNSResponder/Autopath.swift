@@ -76,12 +76,18 @@ extension Responder {
         }
     }
 
+    /// The TTL of autopath's CNAME: at most `ceiling`, and no longer than what it leads to: the
+    /// answer's records, else the authority's (the SOA that makes the answer negative).
+    public static func cnameTTL(_ ceiling: UInt32, answers: [ResourceRecord], authority: [ResourceRecord]) -> UInt32 {
+        min(ceiling, (answers.isEmpty ? authority : answers).map(\.ttl).min() ?? ceiling)
+    }
+
     /// `answer` behind a CNAME `asked → found`. The CNAME lives no longer than what it leads to:
     /// the smallest TTL among the answer's records, else the SOA's that makes it negative.
     static func cnamed(_ asked: DNSName, to found: DNSName, _ answer: Answer, ttl: UInt32, zone: DNSName) -> Answer {
         var out = answer
-        let ttls = answer.answer.joined().map(\.ttl) + (answer.answer.isEmpty ? answer.authority.joined().map(\.ttl) : [])
-        let cname = ResourceRecord(name: asked, ttl: min(ttl, ttls.min() ?? ttl), rdata: .cname(found))
+        let ttl = cnameTTL(ttl, answers: Array(answer.answer.joined()), authority: Array(answer.authority.joined()))
+        let cname = ResourceRecord(name: asked, ttl: ttl, rdata: .cname(found))
         out.answer = [[cname]] + answer.answer
         out.authoritative = true
         out.zone = zone

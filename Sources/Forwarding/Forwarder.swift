@@ -152,13 +152,8 @@ public final class Forwarder: Sendable {
         case .failed:
             // RFC 8767: an expired answer, with TTL 30, beats SERVFAIL when upstreams fail.
             guard configuration.cache.serveStale != nil, case .stale(let e) = cache.lookup(Self.key(request), now: now) else {
-                if request.searchPlain != nil {
-                    // Autopath: the bare name's existence is unknown, so no CNAME to it.
-                    processor.searchCounters.miss()
-                    var answer = Answer.error(.servFail)
-                    answer.recursionAvailable = true
-                    return reply(request, answer)
-                }
+                // Autopath: the bare name's existence is unknown, so no CNAME to it.
+                if request.searchPlain != nil { return searchFailed(request) }
                 var answer = request.prefix ?? Answer.error(.servFail)
                 answer.rcode = .servFail
                 answer.recursionAvailable = true
@@ -177,19 +172,15 @@ public final class Forwarder: Sendable {
             // longer than what it leads to; it does not → the asked name's own NXDOMAIN; the
             // upstream failed → SERVFAIL (the client tries its next search domain).
             guard let m = entry.decoded(now, staleTTL: staleTTL), m.rcode == .noError || m.rcode == .nxDomain else {
-                processor.searchCounters.miss()
-                var failed = Answer.error(.servFail)
-                failed.recursionAvailable = true
-                return reply(request, failed)
+                return searchFailed(request)
             }
             guard m.rcode == .noError else {
                 processor.searchCounters.miss()
                 return reply(request, plain)
             }
             processor.searchCounters.hit(saving: 3)
-            let ttls = m.answers.map(\.ttl) + (m.answers.isEmpty ? m.authority.map(\.ttl) : [])
-            if let lowest = ttls.min(), !answer.answer.isEmpty, !answer.answer[0].isEmpty {
-                answer.answer[0][0].ttl = min(answer.answer[0][0].ttl, lowest)
+            if !answer.answer.isEmpty, !answer.answer[0].isEmpty {
+                answer.answer[0][0].ttl = Responder.cnameTTL(answer.answer[0][0].ttl, answers: m.answers, authority: m.authority)
             }
         }
         // An ExternalName: our CNAME chain, then what the target resolved to (D12, coredns-kubernetes §3.3).
@@ -202,6 +193,14 @@ public final class Forwarder: Sendable {
             answer.rcode = .servFail
         }
         return reply(request, answer)
+    }
+
+    /// Autopath's upstream step failed: SERVFAIL, so the client tries its next search domain.
+    func searchFailed(_ request: QueryProcessor.ForwardRequest) -> Reply {
+        processor.searchCounters.miss()
+        var failed = Answer.error(.servFail)
+        failed.recursionAvailable = true
+        return reply(request, failed)
     }
 
     func reply(_ request: QueryProcessor.ForwardRequest, _ answer: Answer) -> Reply {
