@@ -76,11 +76,13 @@ let package = Package(
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Yams", package: "Yams"),
         ]),
+        // CoreDNS's configuration language: Corefile → server blocks and directives (file:line).
+        .target(name: "Corefile"),
         // glibc allocator controls (malloc_trim, M_ARENA_MAX) for the snapshot's memory.
         .target(name: "CSystemMalloc"),
         // Configuration and composition of the running services.
         .target(name: "ClusterDNSApp", dependencies: [
-            "DNSWire", "RecordIndex", "DNSResponder", "DNSServer", "Forwarding", "KubeSources", "KubeAPI", "Operations", "CSystemMalloc",
+            "DNSWire", "RecordIndex", "DNSResponder", "DNSServer", "Forwarding", "KubeSources", "KubeAPI", "Operations", "CSystemMalloc", "Corefile",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
@@ -122,6 +124,8 @@ let package = Package(
                           path: "Benchmarks/IndexMemory"),
         .executableTarget(name: "PropagationBenchmark", dependencies: ["DNSWire", "FakeKubeAPI"], path: "Benchmarks/Propagation"),
         .testTarget(name: "DNSWireTests", dependencies: ["DNSWire", "TestSupport"]),
+        .testTarget(name: "CorefileTests", dependencies: ["Corefile", "ClusterDNSApp", "DNSWire", "TestSupport"],
+                    exclude: ["Corefiles"]),
         .testTarget(name: "ResponderTests", dependencies: [
             "DNSWire", "RecordIndex", "DNSResponder", "KubeModel", "KubeSources", "TestSupport",
         ]),
