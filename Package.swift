@@ -130,7 +130,7 @@ let package = Package(
             "DNSWire", "RecordIndex", "DNSResponder", "KubeModel", "KubeSources", "TestSupport",
         ]),
         .testTarget(name: "EndToEndTests", dependencies: [
-            "DNSWire", "ClusterDNSApp", "KubeSources", "TestSupport", "FakeKubeAPI",
+            "DNSWire", "ClusterDNSApp", "KubeSources", "KubeAPI", "TestSupport", "FakeKubeAPI",
             .product(name: "Yams", package: "Yams"),
         ]),
         // Issue 14: libFuzzer targets (make fuzz). The checks live in FuzzChecks so the fuzzers and
