@@ -15,7 +15,7 @@ enum ForwardingSetup {
 
     static func resolve(_ configuration: ServeConfiguration, logger: Logger) throws -> ForwardConfiguration? {
         guard var forwarding = configuration.forwarding else { return nil }
-        if forwarding.upstreams.isEmpty {
+        if forwarding.upstreams.isEmpty && configuration.readResolvConf {
             let path = configuration.resolvConf
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
                 logger.warning("forwarding off: cannot read \(path); names outside our zones are REFUSED (give --upstream)")
@@ -29,7 +29,7 @@ enum ForwardingSetup {
             logger.info("forwarding to the nameservers of \(path)", metadata: ["upstreams": "\(forwarding.upstreams.map(\.description).joined(separator: " "))"])
         }
         let ours = configuration.index.clusterDomains
-        for stub in forwarding.stubs {
+        for stub in forwarding.stubs where !configuration.server.forwardedInside.contains(stub.domain) {
             if let zone = ours.first(where: { stub.domain.isSubdomain(of: $0) }) {
                 throw Refused(description: "--stub \(stub.domain): is inside the cluster zone \(zone), which is never forwarded")
             }

@@ -20,11 +20,17 @@ public struct ServeConfiguration: Sendable {
     public var forwarding: ForwardConfiguration? = ForwardConfiguration(upstreams: [])
     /// Where the upstreams come from when none is given (`--resolv-conf`).
     public var resolvConf = "/etc/resolv.conf"
+    /// Whether empty default upstreams are read from `resolvConf` (flags: always; a Corefile: only
+    /// `forward . /etc/resolv.conf`).
+    public var readResolvConf = true
 
     public enum Kubernetes: Sendable {
         /// The ServiceAccount's token and CA, KUBERNETES_SERVICE_HOST/PORT.
         case inCluster
         case kubeconfig(path: String, context: String?)
+        /// An API server URL without credentials (CoreDNS `kubernetes { endpoint URL }`, e.g.
+        /// `kubectl proxy`).
+        case endpoint(String)
     }
 
     /// The operator-facing side: HTTP endpoints (CoreDNS's ports), shutdown, log summaries.

@@ -26,7 +26,7 @@ extension QueryProcessor {
     public func respondDirect(to q: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer, transport: Transport,
                               snapshot: Snapshot, rotation: Int = 0, client: IPAddress? = nil) -> DirectReply? {
         // Header: a query (QR=0, opcode 0), one question, nothing else but an OPT.
-        guard q.count >= Header.size else { return nil }
+        guard q.count >= Header.size, forwardedInside.isEmpty else { return nil }
         let header = Header(bytes: q)
         guard !header.isResponse, header.opcode == .query, header.qdCount == 1, header.anCount == 0, header.nsCount == 0,
               header.arCount <= 1 else { return nil }

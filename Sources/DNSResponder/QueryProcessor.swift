@@ -74,6 +74,12 @@ public struct QueryProcessor: Sendable {
     public var autopath: Bool
     /// AAAA questions that would go upstream answer NODATA at once (`--filter-aaaa`).
     public var filterAAAA: Bool
+    /// Reverse names without a PTR here go upstream (`ServerConfiguration.reverseFallthrough`).
+    public var reverseFallthrough = true
+    /// Zones inside ours whose names are forwarded whole: a Corefile's server block for a
+    /// subzone of the cluster domain (`my.cluster.local:53 { forward . 10.0.0.1 }`), which CoreDNS
+    /// routes to that block. Not empty, the direct path steps aside.
+    public var forwardedInside: [DNSName] = []
     /// What autopath and the AAAA filter did.
     public let searchCounters: SearchCounters
 
@@ -129,7 +135,12 @@ public struct QueryProcessor: Sendable {
         }
 
         // 5. Decide, then encode (or hand over to the forwarder).
-        var resolution = Responder.resolve(question, in: snapshot, forwarding: forwarding)
+        var resolution: Responder.Resolution
+        if forwarding, !forwardedInside.isEmpty, forwardedInside.contains(where: { question.name.isSubdomain(of: $0) }) {
+            resolution = .forward(target: question.name, prefix: nil)
+        } else {
+            resolution = Responder.resolve(question, in: snapshot, forwarding: forwarding, reverseFallthrough: reverseFallthrough)
+        }
         if autopath, let client, case .answer(let plain) = resolution, plain.rcode == .nxDomain,
            let namespace = snapshot.clients.namespace(of: client),
            let search = Responder.autopath(question, plain: plain, namespace: namespace, recursion: header.recursionDesired,

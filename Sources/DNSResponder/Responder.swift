@@ -32,13 +32,14 @@ public enum Responder {
 
     /// With `forwarding`, names outside our zones, out-of-zone ExternalName targets and reverse
     /// names we hold no PTR for (kubeadm's `fallthrough in-addr.arpa ip6.arpa`, D15) go upstream.
-    /// The cluster zones themselves never do.
-    public static func resolve(_ q: Question, in snapshot: Snapshot, forwarding: Bool) -> Resolution {
+    /// The cluster zones themselves never do. Without `reverseFallthrough` a reverse name we hold
+    /// no PTR for is NXDOMAIN (a Corefile whose kubernetes plugin does not fall through there).
+    public static func resolve(_ q: Question, in snapshot: Snapshot, forwarding: Bool, reverseFallthrough: Bool = true) -> Resolution {
         guard let zone = snapshot.zone(for: q.name) else {
             // D16: not ours → forwarded, or REFUSED as authoritative servers do.
             return forwarding ? .forward(target: q.name, prefix: nil) : .answer(.error(.refused))
         }
-        switch decide(q, zone, snapshot, forwarding: forwarding) {
+        switch decide(q, zone, snapshot, forwarding: forwarding && (reverseFallthrough || zone.kind != .reverse)) {
         case .answer(var answer):
             answer.zone = zone.apex
             return .answer(answer)

@@ -32,8 +32,10 @@ public final class DNSServer: Sendable {
         self.configuration = configuration
         self.metrics = metrics
         self.store = store
-        let processor = QueryProcessor(udpSize: configuration.udpSize, forwarding: forwarding != nil, autopath: configuration.autopath,
+        var processor = QueryProcessor(udpSize: configuration.udpSize, forwarding: forwarding != nil, autopath: configuration.autopath,
                                        filterAAAA: configuration.filterAAAA)
+        processor.reverseFallthrough = configuration.reverseFallthrough
+        processor.forwardedInside = forwarding == nil ? [] : configuration.forwardedInside
         self.processor = processor
         self.forwarder = try forwarding.map { try Forwarder(configuration: $0, processor: processor, group: group, logger: logger) }
         self.group = group
@@ -131,6 +133,8 @@ public final class DNSServer: Sendable {
         return ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            // As the UDP sockets: a Corefile reload binds its new listeners beside these.
+            .serverChannelOption(.socketOption(NIOBSDSocket.Option(rawValue: SO_REUSEPORT)), value: 1)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelOption(.writeBufferWaterMark, value: .init(low: 32 << 10, high: 64 << 10))
             .childChannelInitializer { channel in

@@ -1,3 +1,5 @@
+import DNSWire
+
 /// How the listeners behave. Defaults are the issue's: RFC 7766 limits, a 1232-byte UDP ceiling.
 public struct ServerConfiguration: Sendable {
     public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
@@ -52,6 +54,13 @@ public struct ServerConfiguration: Sendable {
     public var autopath = false
     /// `--filter-aaaa`: AAAA questions that would go upstream answer NODATA at once.
     public var filterAAAA = false
+    /// Reverse names we hold no PTR for go upstream (CoreDNS `kubernetes { fallthrough
+    /// in-addr.arpa ip6.arpa }`, as every stock Corefile and the flags have it); off, they are
+    /// NXDOMAIN from the reverse zone.
+    public var reverseFallthrough = true
+    /// Zones inside the served ones that are forwarded instead (`QueryProcessor.forwardedInside`);
+    /// each must be a stub domain of the forwarding configuration.
+    public var forwardedInside: [DNSName] = []
 
     public init(listen: [Endpoint]) {
         self.listen = listen

@@ -43,9 +43,12 @@ public struct ForwardConfiguration: Sendable {
     public struct Stub: Sendable, Hashable {
         public var domain: DNSName
         public var upstreams: [Upstream]
-        public init(domain: DNSName, upstreams: [Upstream]) {
+        /// TCP to these upstreams only (a Corefile's `forward` in that block with `force_tcp`).
+        public var forceTCP: Bool
+        public init(domain: DNSName, upstreams: [Upstream], forceTCP: Bool = false) {
             self.domain = domain
             self.upstreams = upstreams
+            self.forceTCP = forceTCP
         }
     }
 

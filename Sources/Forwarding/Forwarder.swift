@@ -49,9 +49,9 @@ public final class Forwarder: Sendable {
         self.logger = logger
         cache = ResponseCache(size: configuration.cache.size, serveStale: configuration.cache.serveStale)
         // Longest domain first: the first pool whose domain encloses a name is the one to ask.
-        var pools = try configuration.stubs.map { stub in UpstreamPool(domain: stub.domain, upstreams: try stub.upstreams.map(UpstreamState.init)) }
+        var pools = try configuration.stubs.map { stub in UpstreamPool(domain: stub.domain, upstreams: try stub.upstreams.map(UpstreamState.init), forceTCP: stub.forceTCP || configuration.forceTCP) }
         pools.sort { $0.domain.wire.count > $1.domain.wire.count }
-        pools.append(UpstreamPool(domain: .root, upstreams: try configuration.upstreams.map(UpstreamState.init)))
+        pools.append(UpstreamPool(domain: .root, upstreams: try configuration.upstreams.map(UpstreamState.init), forceTCP: configuration.forceTCP))
         self.pools = pools
     }
 
@@ -266,7 +266,7 @@ public final class Forwarder: Sendable {
         let upstream = pool.upstreams[index]
         table.withLock { $0.flights[key]?.upstream = upstream }
         let timeout = min(TimeAmount(configuration.attemptTimeout), left)
-        exchange(query, upstream, tcp: configuration.forceTCP, timeout: timeout, on: loop).whenComplete { result in
+        exchange(query, upstream, tcp: pool.forceTCP, timeout: timeout, on: loop).whenComplete { result in
             switch result {
             case .success(let message):
                 switch message.rcode {
@@ -325,20 +325,22 @@ public final class Forwarder: Sendable {
     public func start() {
         let interval = TimeAmount(configuration.healthCheckInterval)
         let task = group.next().scheduleRepeatedTask(initialDelay: interval, delay: interval) { [self] _ in
-            for upstream in allUpstreams where upstream.isDown.load(ordering: .relaxed) {
-                guard !upstream.probing.exchange(true, ordering: .relaxed) else { continue }
-                let probe = UpstreamQuery(CacheKey(Question(name: .root, type: .ns), dnssecOK: false, checkingDisabled: false))
-                let loop = group.next()
-                UpstreamExchange.run(probe, to: upstream.address, tcp: configuration.forceTCP, timeout: min(TimeAmount(configuration.attemptTimeout), .seconds(1)), on: loop) { _ in }
-                    .whenComplete { result in
-                        upstream.probing.store(false, ordering: .relaxed)
-                        switch result {
-                        case .success:
-                            if upstream.answered() { self.logger.notice("upstream answers again", metadata: ["upstream": "\(upstream.label)"]) }
-                        case .failure:
-                            upstream.healthCheckFailures.add(1, ordering: .relaxed)
+            for pool in pools.reversed() {
+                for upstream in pool.upstreams where upstream.isDown.load(ordering: .relaxed) {
+                    guard !upstream.probing.exchange(true, ordering: .relaxed) else { continue }
+                    let probe = UpstreamQuery(CacheKey(Question(name: .root, type: .ns), dnssecOK: false, checkingDisabled: false))
+                    let loop = group.next()
+                    UpstreamExchange.run(probe, to: upstream.address, tcp: pool.forceTCP, timeout: min(TimeAmount(configuration.attemptTimeout), .seconds(1)), on: loop) { _ in }
+                        .whenComplete { result in
+                            upstream.probing.store(false, ordering: .relaxed)
+                            switch result {
+                            case .success:
+                                if upstream.answered() { self.logger.notice("upstream answers again", metadata: ["upstream": "\(upstream.label)"]) }
+                            case .failure:
+                                upstream.healthCheckFailures.add(1, ordering: .relaxed)
+                            }
                         }
-                    }
+                }
             }
         }
         healthTask.withLock { $0 = task }

@@ -62,4 +62,6 @@ final class UpstreamState: Sendable {
 struct UpstreamPool: Sendable {
     let domain: DNSName
     let upstreams: [UpstreamState]
+    /// TCP only for these upstreams (`force_tcp`).
+    let forceTCP: Bool
 }

@@ -53,6 +53,19 @@ public struct KubeCredentials: Sendable {
         return c
     }
 
+    /// A bare API URL and no credentials (CoreDNS's `endpoint` without `kubeconfig`: a
+    /// `kubectl proxy`, or a server that allows anonymous reads). https trusts the system's CAs.
+    public static func endpoint(_ text: String) throws -> KubeCredentials {
+        guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
+              let host = url.host, !host.isEmpty else {
+            throw ConfigError("endpoint \(text) is not an http(s) URL")
+        }
+        var c = KubeCredentials(scheme: scheme, host: host, port: url.port ?? (scheme == "https" ? 443 : 80), origin: "endpoint \(text)")
+        let path = url.path
+        if !path.isEmpty && path != "/" { c.pathPrefix = path.hasSuffix("/") ? String(path.dropLast()) : path }
+        return c
+    }
+
     /// A kubeconfig file: the named context or `current-context`; its cluster's server, CA
     /// (data or file, relative to the kubeconfig) and `insecure-skip-tls-verify`; its user's
     /// token, tokenFile or client certificate and key (data or file).
