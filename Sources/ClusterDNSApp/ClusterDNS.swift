@@ -21,11 +21,15 @@ public final class ClusterDNS: Sendable {
     public let readiness = Readiness()
     public let metrics: AppMetrics
     let logger: Logger
+    /// Where the configuration came from when it is a Corefile (`serve --corefile`), for `reload`.
+    let corefile: CorefileSource?
 
-    public init(configuration: ServeConfiguration, registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), logger: Logger) {
+    public init(configuration: ServeConfiguration, registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), logger: Logger,
+                corefile: CorefileSource? = nil) {
         self.configuration = configuration
         self.metrics = AppMetrics(registry: registry)
         self.logger = logger
+        self.corefile = corefile
     }
 
     /// Binds the operations endpoints, loads the data, binds DNS, then serves until SIGTERM or
@@ -39,10 +43,10 @@ public final class ClusterDNS: Sendable {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let dnsMetrics = DNSMetrics(registry: metrics.registry, recordQueries: ops.metrics != nil)
         let forwarding = try ForwardingSetup.resolve(configuration, logger: logger)
-        let server: DNSServer
+        let server: CurrentServer
         do {
-            server = try DNSServer(configuration: configuration.server, store: store, group: group, metrics: dnsMetrics,
-                                   forwarding: forwarding, logger: logger)
+            server = CurrentServer(try DNSServer(configuration: configuration.server, store: store, group: group, metrics: dnsMetrics,
+                                                 forwarding: forwarding, logger: logger))
         } catch {
             try? await group.shutdownGracefully()
             throw error
@@ -51,7 +55,7 @@ public final class ClusterDNS: Sendable {
         var background: [Task<Void, Never>] = []
         func shutdown() async {
             for t in background { t.cancel() }
-            await server.stop()
+            await server.current.stop()
             await http.stop()
             try? await group.shutdownGracefully()
         }
@@ -81,8 +85,13 @@ public final class ClusterDNS: Sendable {
             } else {
                 await index.flush()
             }
-            try await server.start()
+            try await server.current.start()
             readiness.ready("dns")
+            if let corefile, let every = corefile.load.reload {
+                background.append(Task {
+                    await reloading(corefile, every: every, server: server, group: group, metrics: dnsMetrics)
+                })
+            }
             if let directory {
                 background.append(Task {
                     while !Task.isCancelled {
@@ -97,7 +106,7 @@ public final class ClusterDNS: Sendable {
                     }
                 })
             }
-            background.append(Task { await summarise(server.counters, every: ops.summaryInterval) })
+            background.append(Task { await summarise(server, every: ops.summaryInterval) })
         } catch {
             await shutdown()
             throw error
@@ -121,7 +130,7 @@ public final class ClusterDNS: Sendable {
         logger.info("stopped")
     }
 
-    func startHTTP(_ http: HTTPEndpoints, server: DNSServer) async throws {
+    func startHTTP(_ http: HTTPEndpoints, server current: CurrentServer) async throws {
         let ops = configuration.operations
         let readiness = self.readiness, metrics = self.metrics
         let endpoints: [(ServeConfiguration.Operations.Endpoint?, String, HTTPEndpoints.Route)] = [
@@ -131,6 +140,7 @@ public final class ClusterDNS: Sendable {
                 return HTTPReply(s.ready ? .ok : .serviceUnavailable, s.text)
             }),
             (ops.metrics, "/metrics", {
+                let server = current.current
                 server.metrics.export(server.counters)
                 metrics.refreshAges()
                 var text: [UInt8] = []
@@ -183,6 +193,7 @@ public final class ClusterDNS: Sendable {
         switch kube {
         case .inCluster: credentials = try KubeCredentials.inCluster()
         case .kubeconfig(let path, let context): credentials = try KubeCredentials.kubeconfig(path: path, context: context)
+        case .endpoint(let url): credentials = try KubeCredentials.endpoint(url)
         }
         let client = try KubeHTTPClient(credentials: credentials, group: group)
         // Pods only when an option reads them: `verified` pod records, and autopath's client
@@ -214,10 +225,16 @@ public final class ClusterDNS: Sendable {
 
     /// Bad packets are never logged one by one (a flood would become a disk-filling log): every
     /// interval, one warning with the counts since the last one, when there were any.
-    func summarise(_ counters: ServerCounters, every interval: Duration) async {
+    func summarise(_ server: CurrentServer, every interval: Duration) async {
+        var counters = server.current.counters
         var last = counters.snapshot()
         while !Task.isCancelled {
             try? await Task.sleep(for: interval)
+            if server.current.counters !== counters {
+                // A reload started new listeners with their own counts.
+                counters = server.current.counters
+                last = ServerCounters().snapshot()
+            }
             let now = counters.snapshot()
             var metadata: Logger.Metadata = [:]
             for ((reason, n), (_, before)) in zip(now.drops, last.drops) where n > before {

@@ -201,7 +201,7 @@ public struct CorefileParser {
         return out
     }
 
-    static func directory(of path: String) -> String {
+    public static func directory(of path: String) -> String {
         let d = (path as NSString).deletingLastPathComponent
         return d.isEmpty ? "." : d
     }

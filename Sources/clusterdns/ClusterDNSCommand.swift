@@ -71,6 +71,10 @@ struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Serve DNS over UDP and TCP from the Kubernetes API (--kubernetes, --kubeconfig), a zones directory (--zones), or both.")
 
+    @Option(name: [.customLong("corefile"), .customLong("conf", withSingleDash: true)],
+            help: "Read CoreDNS's Corefile (as `coredns -conf PATH` does): its server blocks, kubernetes, forward, cache, health, ready, prometheus, hosts, template, rewrite... plugins. --zones, --kubeconfig, --listen, --upstream, --resolv-conf and the --*-listen flags replace what it says.")
+    var corefile: String?
+
     @Option(name: .customLong("zones"), help: "Directory of Kubernetes manifests (*.yaml, *.yml, *.json) and zone files (*.zone), reloaded on change.")
     var zones: String?
 
@@ -126,14 +130,14 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("log-summary-interval"), help: "Seconds between log summaries of bad packets (never one line per packet).")
     var logSummaryInterval = 30
 
-    @Option(name: .customLong("health-listen"), help: "Address of /health (200 while serving), or off.")
-    var healthListen = "0.0.0.0:8080"
+    @Option(name: .customLong("health-listen"), help: "Address of /health (200 while serving), or off. Default: 0.0.0.0:8080")
+    var healthListen: String?
 
-    @Option(name: .customLong("ready-listen"), help: "Address of /ready (200 once every source has synced, else 503 and why), or off.")
-    var readyListen = "0.0.0.0:8181"
+    @Option(name: .customLong("ready-listen"), help: "Address of /ready (200 once every source has synced, else 503 and why), or off. Default: 0.0.0.0:8181")
+    var readyListen: String?
 
-    @Option(name: .customLong("metrics-listen"), help: "Address of /metrics (Prometheus), or off (also stops recording query metrics).")
-    var metricsListen = "0.0.0.0:9153"
+    @Option(name: .customLong("metrics-listen"), help: "Address of /metrics (Prometheus), or off (also stops recording query metrics). Default: 0.0.0.0:9153")
+    var metricsListen: String?
 
     @Option(name: .customLong("lameduck"), help: "Seconds to keep answering DNS after SIGTERM while /ready is 503; a second signal cuts it short.")
     var lameDuck = 5
@@ -150,6 +154,13 @@ struct Serve: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "clusterdns")
+        if let corefile {
+            let (configuration, reload) = try corefileConfiguration(corefile, logger: logger)
+            let registry = PrometheusCollectorRegistry()
+            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+            try await ClusterDNS(configuration: configuration, registry: registry, logger: logger, corefile: reload).run()
+            return
+        }
         let endpoints = try (listen.isEmpty ? ["0.0.0.0:53"] : listen).map { try Self.endpoint($0, "--listen") }
         guard (512...65535).contains(udpSize) else { throw ValidationError("--udp-size must be between 512 and 65535") }
         var server = ServerConfiguration(listen: endpoints)
@@ -174,9 +185,9 @@ struct Serve: AsyncParsableCommand {
             guard context == nil else { throw ValidationError("--context needs --kubeconfig") }
             configuration.kubernetes = .inCluster
         }
-        configuration.operations.health = try Self.optionalEndpoint(healthListen, "--health-listen")
-        configuration.operations.ready = try Self.optionalEndpoint(readyListen, "--ready-listen")
-        configuration.operations.metrics = try Self.optionalEndpoint(metricsListen, "--metrics-listen")
+        configuration.operations.health = try Self.optionalEndpoint(healthListen ?? "0.0.0.0:8080", "--health-listen")
+        configuration.operations.ready = try Self.optionalEndpoint(readyListen ?? "0.0.0.0:8181", "--ready-listen")
+        configuration.operations.metrics = try Self.optionalEndpoint(metricsListen ?? "0.0.0.0:9153", "--metrics-listen")
         guard (0...600).contains(lameDuck) else { throw ValidationError("--lameduck must be between 0 and 600 seconds") }
         configuration.operations.lameDuck = .seconds(lameDuck)
         guard reloadInterval >= 0.05, reloadInterval <= 86_400 else {
@@ -186,7 +197,7 @@ struct Serve: AsyncParsableCommand {
         guard logSummaryInterval >= 1 else { throw ValidationError("--log-summary-interval must be at least 1 second") }
         configuration.operations.summaryInterval = .seconds(logSummaryInterval)
         configuration.forwarding = try forward.configuration()
-        configuration.resolvConf = forward.resolvConf
+        configuration.resolvConf = forward.resolvConf ?? "/etc/resolv.conf"
 
         // Library metrics (swift-metrics) land in the same registry as ours.
         let registry = PrometheusCollectorRegistry()
@@ -209,8 +220,8 @@ struct ForwardFlags: ParsableArguments {
     @Option(name: .customLong("upstream"), help: "Upstream resolver, ADDR or ADDR:PORT (repeatable) [forward . ADDR]. Default: the nameservers of --resolv-conf; off: REFUSED outside our zones.")
     var upstreams: [String] = []
 
-    @Option(name: .customLong("resolv-conf"), help: "Where the default upstreams come from.")
-    var resolvConf = "/etc/resolv.conf"
+    @Option(name: .customLong("resolv-conf"), help: "Where the default upstreams come from (with --corefile: read instead of every /etc/resolv.conf it names). Default: /etc/resolv.conf")
+    var resolvConf: String?
 
     @Option(name: .customLong("stub"), help: "DOMAIN=ADDR[,ADDR...]: names under DOMAIN go to these upstreams (repeatable) [kube-dns stubDomains].")
     var stubs: [String] = []
@@ -284,15 +295,36 @@ struct ForwardFlags: ParsableArguments {
 
 struct Check: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Validate a zones directory: print the records it serves as zone-file text, or each error as file:line: message.")
+        abstract: "Validate a zones directory (print the records it serves as zone-file text) or a Corefile (--corefile: print the configuration it sets); errors as file:line: message.")
 
-    @Argument(help: "The zones directory.")
-    var directory: String
+    @Argument(help: "The zones directory (with --corefile: optional, its records under the Corefile's kubernetes options).")
+    var directory: String?
+
+    @Option(name: [.customLong("corefile"), .customLong("conf", withSingleDash: true)],
+            help: "A CoreDNS Corefile: print the configuration clusterdns reads from it, with its warnings; exit 1 if it cannot be used.")
+    var corefile: String?
 
     @OptionGroup var index: IndexFlags
 
     func run() async throws {
-        let (load, snapshot) = try OfflineTools.load(directory: directory, options: try index.options())
+        var options = try index.options()
+        if let corefile {
+            let load: CorefileLoad
+            do {
+                load = try CorefileConfiguration.load(path: corefile)
+            } catch {
+                printError("\(error)")
+                throw ExitCode(1)
+            }
+            print("# \(corefile)\(load.files.count > 1 ? " (with \(load.files.dropFirst().joined(separator: ", ")))" : "")")
+            print(load.configuration.summary, terminator: "")
+            if let r = load.reload { print("reload: every \(r.interval) ± \(r.jitter)") } else { print("reload: off") }
+            for w in load.warnings { print("warning: \(w)") }
+            guard directory != nil else { return }
+            options = load.configuration.index
+        }
+        guard let directory else { throw ValidationError("give a zones directory, or --corefile PATH") }
+        let (load, snapshot) = try OfflineTools.load(directory: directory, options: options)
         print(OfflineTools.zoneText(snapshot), terminator: "")
         for p in load.problems { printError("\(p)") }
         if !load.problems.isEmpty { throw ExitCode(1) }

@@ -11,6 +11,9 @@ public final class ServerProcess {
     public let logFile: String
     /// Ports of /health, /ready and /metrics (on 127.0.0.1) when started with `http: true`.
     public let httpPorts: (health: Int, ready: Int, metrics: Int)?
+    /// Started from a Corefile, whose `health { lameduck }` the test did not choose: `stop()`
+    /// sends a second SIGTERM, which cuts the lame duck short.
+    let corefile: Bool
 
     public static var binary: String {
         if let env = ProcessInfo.processInfo.environment["CLUSTERDNS_BIN"] { return env }
@@ -29,8 +32,9 @@ public final class ServerProcess {
     /// forwarding is off unless the arguments name upstreams.
     /// `waitForDNS: false` returns as soon as the process runs (for servers that are not meant
     /// to answer yet).
+    /// `command` comes first: `serve`, or CoreDNS's `-conf PATH` (serve implied).
     public init(arguments: [String], ipv6: Bool = false, host: String = "127.0.0.1", port fixedPort: Int? = nil,
-                http: Bool = false, waitForDNS: Bool = true) throws {
+                http: Bool = false, waitForDNS: Bool = true, command: [String] = ["serve"]) throws {
         var lastError: Error = CaseFailure(description: "server did not start")
         for _ in 0..<5 {
             let port = fixedPort ?? Int.random(in: 20000...60000)
@@ -38,7 +42,9 @@ public final class ServerProcess {
             var ops = ["--health-listen", ports.map { "127.0.0.1:\($0.0)" } ?? "off",
                        "--ready-listen", ports.map { "127.0.0.1:\($0.1)" } ?? "off",
                        "--metrics-listen", ports.map { "127.0.0.1:\($0.2)" } ?? "off"]
-            if !arguments.contains("--lameduck") { ops += ["--lameduck", "0"] }
+            // A Corefile says its own lame duck (`health { lameduck }`).
+            let corefile = (command + arguments).contains { $0 == "--corefile" || $0 == "-conf" }
+            if !arguments.contains("--lameduck") && !corefile { ops += ["--lameduck", "0"] }
             // Forwarding only where a test asks for it: the machine's resolv.conf is not a test input.
             if !arguments.contains(where: { ["--upstream", "--resolv-conf", "--stub"].contains($0) }) { ops += ["--upstream", "off"] }
             let log = NSTemporaryDirectory() + "clusterdns-\(port)-\(UUID().uuidString).log"
@@ -47,7 +53,7 @@ public final class ServerProcess {
             p.executableURL = URL(fileURLWithPath: Self.binary)
             var listen = ["--listen", "\(host):\(port)"]
             if ipv6 { listen += ["--listen", "[::1]:\(port)"] }
-            p.arguments = ["serve"] + listen + ops + arguments
+            p.arguments = command + listen + ops + arguments
             p.standardError = FileHandle(forWritingAtPath: log)
             p.standardOutput = FileHandle(forWritingAtPath: log)
             try p.run()
@@ -62,6 +68,7 @@ public final class ServerProcess {
                     self.host = host
                     self.logFile = log
                     self.httpPorts = ports
+                    self.corefile = corefile
                     return
                 }
                 if !p.isRunning { break }
@@ -113,6 +120,10 @@ public final class ServerProcess {
     @discardableResult
     public func stop() -> Int32 {
         if process.isRunning { process.terminate() }
+        if corefile {
+            usleep(100_000)
+            if process.isRunning { process.terminate() }
+        }
         process.waitUntilExit()
         return process.terminationStatus
     }

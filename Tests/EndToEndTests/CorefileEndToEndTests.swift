@@ -1,0 +1,220 @@
+import DNSWire
+import Foundation
+import Testing
+import TestSupport
+
+/// Issue 15: the cluster's own Corefile runs as it is — `-conf PATH` as the first argument, as the
+/// stock `coredns` Deployment passes it — against the example objects (`--zones`, replacing the
+/// kubernetes plugin's API source) and loopback upstreams (replacing `/etc/resolv.conf`).
+@Suite(.serialized) struct CorefileEndToEndTests {
+    static let zones = ServerProcess.repositoryRoot + "/zones"
+
+    static func write(_ text: String, to path: String? = nil) throws -> String {
+        let file = path ?? NSTemporaryDirectory() + "Corefile-\(UUID().uuidString)"
+        try text.write(toFile: file, atomically: true, encoding: .utf8)
+        return file
+    }
+
+    /// kubeadm's Corefile (`kubeadm.rendered.Corefile` of the corpus) with its ttl and cache.
+    static let kubeadm = """
+    .:53 {
+        errors
+        health {
+           lameduck 5s
+        }
+        ready
+        kubernetes cluster.local in-addr.arpa ip6.arpa {
+           pods insecure
+           fallthrough in-addr.arpa ip6.arpa
+           ttl 30
+        }
+        prometheus :9153
+        forward . /etc/resolv.conf {
+           max_concurrent 1000
+        }
+        cache 30 {
+           disable success cluster.local
+           disable denial cluster.local
+        }
+        loop
+        reload
+        loadbalance
+    }
+    """
+
+    func withUpstream(_ body: (FakeUpstream) throws -> Void) throws {
+        let fake = try FakeUpstream(group: TestGroup.shared)
+        defer { fake.stop() }
+        try body(fake)
+    }
+
+    /// CoreDNS: `coredns -conf /etc/coredns/Corefile`. The same arguments start clusterdns, with
+    /// `serve` implied; the kubernetes plugin's `ttl 30` and `pods insecure` shape the answers.
+    @Test func kubeadmCorefileWithConfFirst() throws {
+        let corefile = try Self.write(Self.kubeadm)
+        try withUpstream { fake in
+            let server = try ServerProcess(arguments: ["--zones", Self.zones, "--upstream", "127.0.0.1:\(fake.port)"], http: true,
+                                           command: ["-conf", corefile])
+            defer { server.stop() }
+            let a = try dig(server.port, ["web.shop.svc.cluster.local", "A"])
+            #expect(a.status == "NOERROR")
+            #expect(a.answers.contains { $0.contains("30\tIN\tA\t") }, "ttl 30 from the Corefile: \(a.text)")
+            let pod = try dig(server.port, ["10-1-2-3.shop.pod.cluster.local", "A"])
+            #expect(pod.answers.contains { $0.hasSuffix("10.1.2.3") }, "pods insecure: \(pod.text)")
+            let outside = try dig(server.port, ["www.example.com", "A"])
+            #expect(outside.answers.contains { $0.hasSuffix("192.0.2.1") }, "forwarded: \(outside.text)")
+            #expect(server.get("/health")?.status == 200)
+            #expect(server.get("/ready")?.status == 200)
+            #expect(server.log.contains("configuration from the Corefile"))
+        }
+    }
+
+    /// A Corefile clusterdns cannot honour does not start, and says where and why.
+    @Test func refusedCorefileSaysFileAndLine() throws {
+        let corefile = try Self.write(".:53 {\n    errors\n    dns64\n}\n")
+        let r = try run(ServerProcess.binary, ["-conf", corefile, "--listen", "127.0.0.1:0", "--upstream", "off"])
+        #expect(r.status != 0)
+        #expect(r.err.contains("\(corefile):3: plugin \"dns64\" is not supported (supported: "), "\(r.err)")
+    }
+
+    /// `check --corefile` prints the configuration it understood.
+    @Test func checkPrintsTheConfiguration() throws {
+        let corefile = try Self.write(Self.kubeadm)
+        let r = try run(ServerProcess.binary, ["check", "--corefile", corefile])
+        #expect(r.status == 0, "\(r.err)")
+        #expect(r.out.contains("cluster zones: cluster.local. (ttl 30, pods insecure)"), "\(r.out)")
+        #expect(r.out.contains("forward .: the nameservers of /etc/resolv.conf"))
+        #expect(r.out.contains("cache: 19968 entries, success ≤ 30 s, denial ≤ 30 s"))
+        #expect(r.out.contains("health: 0.0.0.0:8080 (lameduck 5.0 seconds)"))
+        #expect(r.out.contains("reload: every 30.0 seconds ± 15.0 seconds"))
+        let records = try run(ServerProcess.binary, ["check", "--corefile", corefile, Self.zones])
+        #expect(records.out.contains("web.shop.svc.cluster.local.\t30\tIN\tA\t"), "the directory's records under the Corefile's ttl")
+    }
+
+    static let nsdZone = """
+    $ORIGIN consul.local.
+    $TTL 60
+    @     IN SOA ns.consul.local. admin.consul.local. 1 3600 600 86400 60
+    @     IN NS  ns.consul.local.
+    ns    IN A   127.0.0.1
+    web   IN A   198.51.100.20
+    """
+
+    static let nsdSubzone = """
+    $ORIGIN my.cluster.local.
+    $TTL 60
+    @     IN SOA ns.my.cluster.local. admin.my.cluster.local. 1 3600 600 86400 60
+    @     IN NS  ns.my.cluster.local.
+    ns    IN A   127.0.0.1
+    db    IN A   198.51.100.30
+    """
+
+    /// kube-dns stubDomains as coredns/deployment's deploy.sh writes them: a server block per
+    /// domain, on the same port, routed by zone — here to a real NSD on loopback. A block for a
+    /// zone inside the cluster domain (AKS's docs) takes that zone's names, as in CoreDNS.
+    @Test func stubDomainsToNSD() throws {
+        let nsd = try NSDServer(zones: ["consul.local": Self.nsdZone, "my.cluster.local": Self.nsdSubzone])
+        defer { nsd.stop() }
+        let corefile = try Self.write(Self.kubeadm + """
+
+        consul.local:53 {
+            errors
+            cache 30
+            forward . 127.0.0.1:\(nsd.port)
+        }
+        my.cluster.local:53 {
+            errors
+            forward . 127.0.0.1:\(nsd.port) {
+                force_tcp
+            }
+        }
+        """)
+        try withUpstream { fake in
+            let server = try ServerProcess(arguments: ["--corefile", corefile, "--zones", Self.zones, "--upstream", "127.0.0.1:\(fake.port)"])
+            defer { server.stop() }
+            let web = try dig(server.port, ["web.consul.local", "A"])
+            #expect(web.answers.contains { $0.hasSuffix("198.51.100.20") }, "from NSD: \(web.text)")
+            let db = try dig(server.port, ["db.my.cluster.local", "A"])
+            #expect(db.answers.contains { $0.hasSuffix("198.51.100.30") }, "the subzone's block: \(db.text)")
+            let cluster = try dig(server.port, ["web.shop.svc.cluster.local", "A"])
+            #expect(cluster.status == "NOERROR" && !cluster.answers.isEmpty, "the rest of cluster.local from the index")
+            let other = try dig(server.port, ["www.example.com", "A"])
+            #expect(other.answers.contains { $0.hasSuffix("192.0.2.1") })
+            #expect(fake.queries(named: "web.consul.local.") == 0, "stub names never go to the default upstream")
+        }
+    }
+
+    static let exampleOrg = """
+    $ORIGIN example.org.
+    $TTL 60
+    @     IN SOA ns.example.org. admin.example.org. 1 3600 600 86400 60
+    @     IN NS  ns.example.org.
+    ns    IN A   127.0.0.1
+    www   IN A   198.51.100.7
+    """
+
+    /// CoreDNS `reload`: an edited Corefile replaces the configuration without a restart; one that
+    /// does not load, or that changes what needs a restart, leaves the old one serving and says
+    /// why on /ready.
+    @Test func reloadAfterTheFileChanges() throws {
+        let nsd = try NSDServer(zones: ["example.org": Self.exampleOrg])
+        defer { nsd.stop() }
+        try withUpstream { fake in
+            func corefile(upstream: Int, ttl: Int = 30) -> String {
+                """
+                .:53 {
+                    errors
+                    health
+                    ready
+                    kubernetes cluster.local in-addr.arpa ip6.arpa {
+                        ttl \(ttl)
+                        fallthrough in-addr.arpa ip6.arpa
+                    }
+                    forward . 127.0.0.1:\(upstream)
+                    reload 2s 1s
+                }
+                """
+            }
+            let path = try Self.write(corefile(upstream: fake.port))
+            let server = try ServerProcess(arguments: ["--zones", Self.zones, "--resolv-conf", "/nonexistent"], http: true,
+                                           command: ["-conf", path])
+            defer { server.stop() }
+            func www() throws -> String { try dig(server.port, ["www.example.org", "A", "+short"]).text }
+            #expect(try www().contains("192.0.2.1"), "the fake upstream first")
+
+            // The upstream changes: the next answers come from NSD, with no restart.
+            _ = try Self.write(corefile(upstream: nsd.port), to: path)
+            #expect(try Self.eventually(seconds: 12) { try www().contains("198.51.100.7") }, "reloaded: \(server.log)")
+            #expect(try Self.eventually(seconds: 5) { server.log.contains("Corefile reloaded") })
+            let pid = server.process.processIdentifier
+
+            // A broken edit: the running configuration keeps serving; /ready says why (200: degraded).
+            _ = try Self.write(corefile(upstream: nsd.port) + "\n}\n", to: path)
+            #expect(try Self.eventually(seconds: 12) { server.get("/ready")?.body.contains("corefile") == true }, "\(server.log)")
+            let ready = server.get("/ready")
+            #expect(ready?.status == 200)
+            #expect(ready?.body.contains("\(path):12:") == true, "file and line: \(ready?.body ?? "")")
+            #expect(try www().contains("198.51.100.7"))
+
+            // A change of the kubernetes plugin needs a restart: said, and the old ttl still served.
+            _ = try Self.write(corefile(upstream: nsd.port, ttl: 60), to: path)
+            #expect(try Self.eventually(seconds: 12) { server.get("/ready")?.body.contains("needs a restart") == true }, "\(server.log)")
+            let a = try dig(server.port, ["web.shop.svc.cluster.local", "A"])
+            #expect(a.answers.contains { $0.contains("30\tIN\tA\t") })
+
+            // Undone: back to health.
+            _ = try Self.write(corefile(upstream: nsd.port), to: path)
+            #expect(try Self.eventually(seconds: 12) { server.get("/ready")?.body.contains("corefile") == false })
+            #expect(server.process.processIdentifier == pid && server.process.isRunning)
+        }
+    }
+
+    static func eventually(seconds: Double, _ condition: () throws -> Bool) throws -> Bool {
+        let end = Date().addingTimeInterval(seconds)
+        while Date() < end {
+            if try condition() { return true }
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        return try condition()
+    }
+}
