@@ -43,6 +43,8 @@ extension QueryProcessor {
         let name = Header.size..<(i + 1)
         // The root has no label to point at (the long way writes its owners whole).
         guard name.count > 1, name.count <= 255, i + 5 <= q.count else { return nil }
+        // A name routed to a server block with plugins (hosts, template, rewrite, chaos) goes the long way.
+        if let plugins, plugins.claims(q, name) { return nil }
         let type = RecordType(rawValue: u16(q, i + 1))
         guard u16(q, i + 3) == RecordClass.in.rawValue else { return nil }
         switch type {

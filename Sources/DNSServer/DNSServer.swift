@@ -33,7 +33,7 @@ public final class DNSServer: Sendable {
         self.metrics = metrics
         self.store = store
         let processor = QueryProcessor(udpSize: configuration.udpSize, forwarding: forwarding != nil, autopath: configuration.autopath,
-                                       filterAAAA: configuration.filterAAAA)
+                                       filterAAAA: configuration.filterAAAA, plugins: configuration.plugins)
         self.processor = processor
         self.forwarder = try forwarding.map { try Forwarder(configuration: $0, processor: processor, group: group, logger: logger) }
         self.group = group

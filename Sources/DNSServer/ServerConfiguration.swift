@@ -1,3 +1,5 @@
+import DNSResponder
+
 /// How the listeners behave. Defaults are the issue's: RFC 7766 limits, a 1232-byte UDP ceiling.
 public struct ServerConfiguration: Sendable {
     public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
@@ -52,6 +54,9 @@ public struct ServerConfiguration: Sendable {
     public var autopath = false
     /// `--filter-aaaa`: AAAA questions that would go upstream answer NODATA at once.
     public var filterAAAA = false
+    /// The Corefile's hosts, template, rewrite and chaos plugins by server block; nil when no
+    /// block has one (the query path is then exactly what it is without a Corefile).
+    public var plugins: PluginChain? = nil
 
     public init(listen: [Endpoint]) {
         self.listen = listen
