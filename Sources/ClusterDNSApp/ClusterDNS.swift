@@ -65,6 +65,7 @@ public final class ClusterDNS: Sendable {
             kubeReadiness?.published()
         })
         background.append(Task { await index.run() })
+        background += configuration.server.plugins?.startReloading(logger: logger) ?? []
         do {
             // HTTP first: /health answers and /ready says "loading" while the data loads, and
             // stays 503 until the DNS listeners are bound (a source may sync before that).
