@@ -8,6 +8,9 @@ import DNSWire
 public enum RecordText {
     public struct ParseError: Error, CustomStringConvertible {
         public var description: String
+        /// A value that is wrong (an address, a number, a name) rather than the record's shape
+        /// (its type, its number of fields): templates are checked for shape when they load.
+        public var isValue = false
     }
 
     public static let supportedTypes = "A, AAAA, CNAME, NS, PTR, TXT, SRV, MX, SOA"
@@ -38,14 +41,18 @@ public enum RecordText {
             guard fields.count == n else { throw fail("\(type) needs \(n) fields, got \(fields.count)") }
         }
         func number<T: FixedWidthInteger>(_ s: String, _: T.Type) throws -> T {
-            guard let v = T(s) else { throw fail("\"\(s)\" is not a number") }
+            guard let v = T(s) else { var e = fail("\"\(s)\" is not a number"); e.isValue = true; throw e }
             return v
         }
         let rdata: RData
         switch type {
         case .a, .aaaa:
             try need(1)
-            guard let ip = IPAddress(fields[0]), ip.isIPv4 == (type == .a) else { throw fail("\"\(fields[0])\" is not an \(type) address") }
+            guard let ip = IPAddress(fields[0]), ip.isIPv4 == (type == .a) else {
+                var e = fail("\"\(fields[0])\" is not an \(type) address")
+                e.isValue = true
+                throw e
+            }
             rdata = type == .a ? .a(ip) : .aaaa(ip)
         case .cname: try need(1); rdata = .cname(try name(fields[0], text))
         case .ns: try need(1); rdata = .ns(try name(fields[0], text))
@@ -91,7 +98,7 @@ public enum RecordText {
         do {
             return try DNSName(parsing: s)
         } catch {
-            throw ParseError(description: "\"\(s)\" is not a domain name in \"\(text)\"")
+            throw ParseError(description: "\"\(s)\" is not a domain name in \"\(text)\"", isValue: true)
         }
     }
 

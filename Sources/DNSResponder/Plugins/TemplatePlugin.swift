@@ -178,17 +178,21 @@ public struct TemplatePlugin: Sendable {
         return answer
     }
 
-    /// Every record template filled with sample values and parsed, so a bad record is refused
-    /// when the Corefile loads rather than answered SERVFAIL at each query.
+    /// Every record template filled with sample values ("1" for each match and group) and
+    /// parsed, so a record of a type we cannot write, or of the wrong shape, is refused when the
+    /// Corefile loads. Values that depend on the question (an address made of groups) are
+    /// checked per query: one that does not parse then is a SERVFAIL, as in CoreDNS.
     public func validate() throws {
         let zone = zones.first?.description ?? "."
-        let sample = RecordTemplate.Values(name: "sample." + (zone == "." ? "" : zone), zone: zone, recordClass: (recordClass ?? .in).description,
-                                           type: (type ?? .a).description, match: Array(repeating: "sample", count: 20),
-                                           groups: [:])
+        var values = RecordTemplate.Values(name: "1." + (zone == "." ? "" : zone), zone: zone, recordClass: (recordClass ?? .in).description,
+                                           type: (type ?? .a).description, match: Array(repeating: "1", count: 100), groups: [:])
         for t in answer + authority + additional {
-            var values = sample
-            for g in t.pieces { if case .group(let n) = g { values.groups[n] = "sample" } }
-            _ = try RecordText.parse(t.render(values))
+            for g in t.pieces { if case .group(let n) = g { values.groups[n] = "1" } }
+            do {
+                _ = try RecordText.parse(t.render(values))
+            } catch let e as RecordText.ParseError where e.isValue {
+                continue
+            }
         }
     }
 }
