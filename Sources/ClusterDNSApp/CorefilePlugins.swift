@@ -289,9 +289,11 @@ public enum CorefilePlugins {
     }
 
     static func checkGroups(_ to: String, _ regex: PluginRegex, _ bad: (String) -> CorefileError) throws {
-        var used = 0
-        for i in 0...100 where to.contains("{\(i)}") { used += 1 }
-        if used > regex.groupCount {
+        // CoreDNS counts the distinct references; a reference past the last group is refused too
+        // (it would stay in the name as written).
+        var used = 0, highest = 0
+        for i in 0...100 where to.contains("{\(i)}") { used += 1; highest = i }
+        if used > regex.groupCount || highest > regex.groupCount {
             throw bad("the rewrite regex pattern (\(to)) uses more subexpressions than its corresponding matching regex pattern (\(regex.pattern))")
         }
     }
