@@ -129,7 +129,7 @@ let package = Package(
         .testTarget(name: "ResponderTests", dependencies: [
             "DNSWire", "RecordIndex", "DNSResponder", "KubeModel", "KubeSources", "TestSupport",
             // PluginTests: Corefile text through CorefilePlugins, forwarded answers through the Forwarder.
-            "Corefile", "ClusterDNSApp", "Forwarding",
+            "Corefile", "ClusterDNSApp", "Forwarding", "DNSServer",
         ]),
         .testTarget(name: "EndToEndTests", dependencies: [
             "DNSWire", "ClusterDNSApp", "KubeSources", "TestSupport", "FakeKubeAPI",

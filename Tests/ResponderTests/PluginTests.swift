@@ -1,6 +1,7 @@
 import ClusterDNSApp
 import Corefile
 import DNSResponder
+import DNSServer
 import DNSWire
 import Forwarding
 import Foundation
@@ -478,5 +479,61 @@ extension PluginChain {
         // Other names and the IN class are not chaos's: REFUSED as without it.
         try expectReply(try custom.ask("version.bind.", .txt), .refused)
         try expectReply(try custom.ask("other.bind.", .txt, .chaos), .refused)
+    }
+}
+
+/// The same plugins behind real sockets: `ServerConfiguration.plugins` reaches the UDP and TCP
+/// handlers, names routed to a block with plugins skip the direct path, the others keep it, and
+/// a rewritten name forwarded upstream comes back under the client's name.
+@Suite struct PluginServerTests {
+    @Test func overUDPAndTCP() async throws {
+        let fake = try FakeUpstream(group: TestGroup.shared)
+        defer { fake.stop() }
+        let w = try PluginWorld(#"""
+            .:53 {
+                hosts {
+                    10.0.0.77 node-a.lan
+                    fallthrough
+                }
+                rewrite name svc.alias.test svc1.testns.svc.cluster.local
+                chaos
+            }
+            example.org:53 {
+                rewrite name regex (.*)\.example\.org {1}.upstream.test answer name (.*)\.upstream\.test {1}.example.org
+            }
+            """#, forwarding: true)
+        var config = ServerConfiguration(listen: [.init(host: "127.0.0.1", port: 0)])
+        config.udpSocketsPerAddress = 1
+        config.plugins = w.chain
+        let server = try DNSServer(configuration: config, store: SnapshotStore(w.snapshot), group: TestGroup.shared,
+                                   metrics: DNSMetrics(registry: .init(), recordQueries: true),
+                                   forwarding: ForwardConfiguration(upstreams: [.init(host: "127.0.0.1", port: fake.port)]),
+                                   logger: Logger(label: "test"))
+        let port = try await server.start()[0].port
+        func both(_ name: String, _ type: RecordType, _ recordClass: RecordClass = .in) throws -> [Message] {
+            let q = PluginWorld.query(name, type, recordClass)
+            let udp = try #require(DNSClient.udp(q, port: port), "\(name): no UDP reply")
+            let tcp = try #require(DNSClient.tcp(q, port: port), "\(name): no TCP reply")
+            return [try LDNSCheck.decodeBoth(udp), try LDNSCheck.decodeBoth(tcp)]
+        }
+        do {
+            for m in try both("node-a.lan.", .a) { try expectReply(m, .noError, answer: "node-a.lan. 3600 IN A 10.0.0.77") }
+            for m in try both("svc.alias.test.", .a) { try expectReply(m, .noError, answer: "svc.alias.test. 5 IN A 10.0.0.1") }
+            for m in try both("svc1.testns.svc.cluster.local.", .a) {
+                try expectReply(m, .noError, answer: "svc1.testns.svc.cluster.local. 5 IN A 10.0.0.1")
+            }
+            for m in try both("version.bind.", .txt, .chaos) {
+                try expectReply(m, .noError, answer: #"version.bind. 0 CH TXT "\#(CorefilePlugins.defaultVersion)""#)
+            }
+            for m in try both("www.example.org.", .a) {
+                #expect(m.questions.first?.name == DNSName("www.example.org.")!)
+                #expect(m.answers.map(\.name.description) == ["www.example.org."])
+            }
+            #expect(fake.queries(named: "www.upstream.test.") == 1)
+        } catch {
+            await server.stop()
+            throw error
+        }
+        await server.stop()
     }
 }
