@@ -43,14 +43,14 @@ extension QueryProcessor {
         let name = Header.size..<(i + 1)
         // The root has no label to point at (the long way writes its owners whole).
         guard name.count > 1, name.count <= 255, i + 5 <= q.count else { return nil }
-        // A name routed to a server block with plugins (hosts, template, rewrite, chaos) goes the long way.
-        if let plugins, plugins.claims(q, name) { return nil }
         let type = RecordType(rawValue: u16(q, i + 1))
         guard u16(q, i + 3) == RecordClass.in.rawValue else { return nil }
         switch type {
         case .axfr, .ixfr, .maila, .mailb, .tkey, .tsig, .opt, .any: return nil
         default: break
         }
+        // A question the plugins of its server block may act on (hosts, template, rewrite) goes the long way.
+        if let plugins, plugins.claims(q, name, type: type) { return nil }
         let question = Header.size..<(i + 5)
         i += 5
 

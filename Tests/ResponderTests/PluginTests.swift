@@ -197,13 +197,41 @@ func temporaryDirectory() throws -> String {
         #expect(!w.chain.claims(query: PluginWorld.query("db.consul.local.", .a)))
         #expect(w.chain.claims(query: PluginWorld.query("web.example.", .a)))
     }
+
+    // The direct path stays for what the plugins leave alone, and writes what the long way writes:
+    // k3s's hosts with fallthrough, AKS's templates of other zones, Talos's AAAA-only template.
+    @Test func directPathForWhatPluginsLeave() throws {
+        let k3s = try PluginWorld(".:53 {\n hosts {\n 10.0.0.1 node-a\n fallthrough\n }\n}\n", forwarding: true)
+        #expect(!k3s.chain.claims(query: PluginWorld.query("svc1.testns.svc.cluster.local.", .a)))
+        #expect(k3s.chain.claims(query: PluginWorld.query("node-a.", .a)))
+        #expect(k3s.chain.claims(query: PluginWorld.query("node-a.", .mx)))
+        #expect(k3s.chain.claims(query: PluginWorld.query("1.0.0.10.in-addr.arpa.", .ptr)))
+        let strict = try PluginWorld(".:53 {\n hosts {\n 10.0.0.1 node-a\n }\n}\n", forwarding: true)
+        #expect(strict.chain.claims(query: PluginWorld.query("svc1.testns.svc.cluster.local.", .a)), "SERVFAIL without fallthrough")
+        #expect(!strict.chain.claims(query: PluginWorld.query("2.0.0.10.in-addr.arpa.", .ptr)), "an unknown PTR goes on")
+        let aks = try PluginWorld(TemplatePluginTests.aks, forwarding: true)
+        #expect(!aks.chain.claims(query: PluginWorld.query("svc1.testns.svc.cluster.local.", .a)))
+        #expect(aks.chain.claims(query: PluginWorld.query("x.reddog.microsoft.com.", .a)))
+        let talos = try PluginWorld(".:53 {\n template ANY AAAA {\n authority \"{{ .Zone }} 60 IN SOA a. b. 1 60 60 60 60\"\n }\n}\n", forwarding: true)
+        #expect(!talos.chain.claims(query: PluginWorld.query("svc1.testns.svc.cluster.local.", .a)))
+        #expect(talos.chain.claims(query: PluginWorld.query("svc1.testns.svc.cluster.local.", .aaaa)))
+        let rewrite = try PluginWorld(".:53 {\n rewrite name a.example b.example\n}\n", forwarding: true)
+        #expect(rewrite.chain.claims(query: PluginWorld.query("svc1.testns.svc.cluster.local.", .a)))
+        for w in [k3s, aks, talos] {
+            for (name, type) in [("svc1.testns.svc.cluster.local.", RecordType.a), ("nope.testns.svc.cluster.local.", .a),
+                                 ("svc1.testns.svc.cluster.local.", .txt), ("node-a.", .a), ("1.0.0.10.in-addr.arpa.", .ptr)] {
+                try DirectAnswerCheck.compare(PluginWorld.query(name, type), w.snapshot, processor: w.processor)
+            }
+        }
+    }
 }
 
 extension PluginChain {
     func claims(query: [UInt8]) -> Bool {
         var end = 12
         while query[end] != 0 { end += Int(query[end]) + 1 }
-        return query.withUnsafeBytes { claims($0, 12..<(end + 1)) }
+        let type = RecordType(rawValue: UInt16(query[end + 1]) << 8 | UInt16(query[end + 2]))
+        return query.withUnsafeBytes { claims($0, 12..<(end + 1), type: type) }
     }
 }
 

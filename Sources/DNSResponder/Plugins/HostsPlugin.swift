@@ -10,6 +10,9 @@ public struct HostsTable: Sendable, Equatable {
     var v6: [DNSName: [IPAddress]] = [:]
     /// Reverse name (`4.3.2.1.in-addr.arpa.`) → the names, in file order.
     var reverse: [DNSName: [DNSName]] = [:]
+    /// `foldedHash` of every name above (forward and reverse): the direct path asks whether a
+    /// name read in place may be held, without building a DNSName.
+    var hashes: Set<UInt64> = []
 
     public init() {}
 
@@ -25,7 +28,11 @@ public struct HostsTable: Sendable, Equatable {
             for field in fields.dropFirst() {
                 guard let name = try? DNSName(parsing: String(field).lowercased()), zones.contains(where: { name.isSubdomain(of: $0) }) else { continue }
                 if address.isIPv4 { v4[name, default: []].append(address) } else { v6[name, default: []].append(address) }
-                if withReverse { reverse[address.reverseName, default: []].append(name) }
+                hashes.insert(name.foldedHash)
+                if withReverse {
+                    reverse[address.reverseName, default: []].append(name)
+                    hashes.insert(address.reverseName.foldedHash)
+                }
             }
         }
     }
@@ -36,6 +43,7 @@ public struct HostsTable: Sendable, Equatable {
         for (k, v) in other.v4 { out.v4[k, default: []] += v }
         for (k, v) in other.v6 { out.v6[k, default: []] += v }
         for (k, v) in other.reverse { out.reverse[k, default: []] += v }
+        out.hashes.formUnion(other.hashes)
         return out
     }
 
@@ -63,6 +71,9 @@ public final class HostsSource: Sendable {
     }
 
     public var current: HostsTable { table.withLock { $0 } }
+
+    /// Whether a name with this `foldedHash` may be in the table (false: it certainly is not).
+    public func mayHold(hash: UInt64) -> Bool { table.withLock { $0.hashes.contains(hash) } }
 
     /// The file's new contents (nil: the file is gone, so the inline entries alone, as in CoreDNS).
     public func replace(fileText: String?) {

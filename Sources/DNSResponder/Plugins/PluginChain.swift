@@ -24,6 +24,30 @@ public struct PluginBlock: Sendable {
     }
 
     public var hasPlugins: Bool { chaos != nil || !rewrite.isEmpty || !templates.isEmpty || hosts != nil }
+
+    /// Whether the plugins certainly leave this IN-class question (its name read in place) to the
+    /// rest of the path, so that the direct path may answer it: no rewrite, no template whose
+    /// zone, class and type fit, and hosts neither holding the name nor answering SERVFAIL for
+    /// it. k3s's `hosts NodeHosts { fallthrough }` before the cluster zones then costs a hash
+    /// lookup, not the general path. Chaos answers only CH, which the direct path never takes.
+    func leaves(_ q: UnsafeRawBufferPointer, _ name: Range<Int>, type: RecordType) -> Bool {
+        guard rewrite.isEmpty else { return false }
+        for t in templates where t.zones.contains(where: { DNSName.labelsAbove(q, name, $0) != nil }) {
+            if let c = t.recordClass, c != .in { continue }
+            if let tt = t.type, tt != type { continue }
+            return false
+        }
+        if let hosts {
+            let inZone = hosts.zones.contains { DNSName.labelsAbove(q, name, $0) != nil }
+            guard inZone || type == .ptr else { return true }
+            if hosts.source.mayHold(hash: DNSName.foldedHash(q, name)) { return false }
+            // Not held: a PTR goes on; any other type goes on only by fallthrough (else SERVFAIL).
+            if type != .ptr {
+                guard let fall = hosts.fall, fall.zones.contains(where: { DNSName.labelsAbove(q, name, $0) != nil }) else { return false }
+            }
+        }
+        return true
+    }
 }
 
 /// Every server block of a Corefile, for routing: the block a name belongs to decides which
@@ -62,11 +86,13 @@ public struct PluginChain: Sendable {
         return block
     }
 
-    /// Whether the uncompressed name `bytes[range]` is routed to a block with plugins. No
-    /// allocation: `respondDirect` asks it before answering from the snapshot.
-    public func claims(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) -> Bool {
+    /// Whether the IN-class question with the uncompressed name `bytes[range]` is routed to a
+    /// block whose plugins may act on it. No allocation: `respondDirect` asks it before
+    /// answering from the snapshot.
+    public func claims(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, type: RecordType) -> Bool {
         for route in routes where DNSName.labelsAbove(bytes, range, route.zone) != nil {
-            return blocks[route.block].hasPlugins
+            let block = blocks[route.block]
+            return block.hasPlugins && !block.leaves(bytes, range, type: type)
         }
         return false
     }
