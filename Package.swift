@@ -128,6 +128,8 @@ let package = Package(
                     exclude: ["Corefiles"]),
         .testTarget(name: "ResponderTests", dependencies: [
             "DNSWire", "RecordIndex", "DNSResponder", "KubeModel", "KubeSources", "TestSupport",
+            // PluginTests: Corefile text through CorefilePlugins, forwarded answers through the Forwarder.
+            "Corefile", "ClusterDNSApp", "Forwarding", "DNSServer",
         ]),
         .testTarget(name: "EndToEndTests", dependencies: [
             "DNSWire", "ClusterDNSApp", "KubeSources", "KubeAPI", "TestSupport", "FakeKubeAPI",

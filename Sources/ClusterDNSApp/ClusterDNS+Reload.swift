@@ -25,8 +25,10 @@ extension ClusterDNS {
     /// the health/ready/prometheus addresses), leaves the running configuration serving and says
     /// why in the log and on /ready.
     func reloading(_ first: CorefileSource, every reload: CorefileLoad.Reload, server: CurrentServer,
-                   group: MultiThreadedEventLoopGroup, metrics dnsMetrics: DNSMetrics) async {
+                   group: MultiThreadedEventLoopGroup, metrics dnsMetrics: DNSMetrics, hostsReloads: [Task<Void, Never>]) async {
         var running = first
+        var hostsReloads = hostsReloads
+        defer { for t in hostsReloads { t.cancel() } }
         var text = Self.contents(running.load.files)
         var refused: [String: String]? = nil  // the text last refused, not retried until it changes
         while !Task.isCancelled {
@@ -75,6 +77,8 @@ extension ClusterDNS {
                 // is left unread; then they close, writing the answers in flight.
                 try? await Task.sleep(for: .milliseconds(500))
                 await previous.stop()
+                for t in hostsReloads { t.cancel() }
+                hostsReloads = new.server.plugins?.startReloading(logger: logger) ?? []
                 running = next
                 text = newText
                 refused = nil

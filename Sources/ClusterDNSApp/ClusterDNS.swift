@@ -69,6 +69,9 @@ public final class ClusterDNS: Sendable {
             kubeReadiness?.published()
         })
         background.append(Task { await index.run() })
+        // hosts files with `reload`; a Corefile reload replaces them with the new plugins' own.
+        let hostsReloads = configuration.server.plugins?.startReloading(logger: logger) ?? []
+        if corefile?.load.reload == nil { background += hostsReloads }
         do {
             // HTTP first: /health answers and /ready says "loading" while the data loads, and
             // stays 503 until the DNS listeners are bound (a source may sync before that).
@@ -89,7 +92,7 @@ public final class ClusterDNS: Sendable {
             readiness.ready("dns")
             if let corefile, let every = corefile.load.reload {
                 background.append(Task {
-                    await reloading(corefile, every: every, server: server, group: group, metrics: dnsMetrics)
+                    await reloading(corefile, every: every, server: server, group: group, metrics: dnsMetrics, hostsReloads: hostsReloads)
                 })
             }
             if let directory {

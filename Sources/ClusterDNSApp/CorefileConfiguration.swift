@@ -1,4 +1,5 @@
 import Corefile
+import DNSResponder
 import DNSServer
 import DNSWire
 import Forwarding
@@ -170,10 +171,10 @@ struct Mapper {
             throw CorefileError(block.location, "bind \(addresses.joined(separator: " ")) differs from \(other.joined(separator: " ")) at \(at): every server block must bind the same addresses")
         }
         binds = (addresses, block.location)
-        // MERGE pluginBlocks.append(try CorefilePlugins.block(block, zones: zones, directory: CorefileParser.directory(of: path)))
+        pluginBlocks.append(try CorefilePlugins.block(block, zones: zones, directory: CorefileParser.directory(of: path)))
     }
 
-    // MERGE var pluginBlocks: [PluginBlock] = []
+    var pluginBlocks: [PluginBlock] = []
 
     // MARK: plugins
 
@@ -487,8 +488,8 @@ struct Mapper {
         server.logQueries = logQueries
         server.autopath = autopath
         server.reverseFallthrough = reverseFallthrough
-        // MERGE let chain = PluginChain(blocks: pluginBlocks)
-        // MERGE server.plugins = chain.isEmpty ? nil : chain
+        let chain = PluginChain(blocks: pluginBlocks)
+        server.plugins = chain.isEmpty ? nil : chain
         var index = self.index
         if kubernetes == nil {
             // No kubernetes plugin (a node-local cache): no cluster zones, everything is forwarded.
@@ -683,6 +684,17 @@ extension ServeConfiguration {
 }
 
 extension ServerConfiguration {
-    // MERGE: the plugin chain's description
-    var pluginSummary: String? { nil }
+    /// Each server block's hosts, template, rewrite and chaos, by its zones.
+    var pluginSummary: String? {
+        guard let plugins else { return nil }
+        let blocks = plugins.blocks.filter(\.hasPlugins).map { b -> String in
+            var names: [String] = []
+            if b.chaos != nil { names.append("chaos") }
+            if !b.rewrite.isEmpty { names.append("rewrite ×\(b.rewrite.count)") }
+            if !b.templates.isEmpty { names.append("template ×\(b.templates.count)") }
+            if b.hosts != nil { names.append("hosts") }
+            return "\(b.zones.map(\.description).joined(separator: " ")) { \(names.joined(separator: ", ")) }"
+        }
+        return blocks.joined(separator: "; ")
+    }
 }

@@ -49,6 +49,8 @@ extension QueryProcessor {
         case .axfr, .ixfr, .maila, .mailb, .tkey, .tsig, .opt, .any: return nil
         default: break
         }
+        // A question the plugins of its server block may act on (hosts, template, rewrite) goes the long way.
+        if let plugins, plugins.claims(q, name, type: type) { return nil }
         let question = Header.size..<(i + 5)
         i += 5
 

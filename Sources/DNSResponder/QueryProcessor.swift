@@ -58,6 +58,9 @@ public struct QueryProcessor: Sendable {
         /// Autopath's upstream step: the asked name's own answer, sent instead when the target
         /// does not exist upstream (SERVFAIL when the upstream fails).
         public var searchPlain: Answer?
+        /// A `rewrite` that changed the name: the reply's records are written back with it, and
+        /// the upstream is the one of the name the client asked (its server block's).
+        public var rewrite: ResponseRewrite?
 
         /// The upstream question: the target, with the client's type and class.
         public var upstreamQuestion: Question {
@@ -82,14 +85,18 @@ public struct QueryProcessor: Sendable {
     public var forwardedInside: [DNSName] = []
     /// What autopath and the AAAA filter did.
     public let searchCounters: SearchCounters
+    /// The Corefile's answer-shaping plugins by server block (hosts, template, rewrite, chaos);
+    /// nil when no block has one, and then nothing on the query path looks at them.
+    public var plugins: PluginChain?
 
     public init(udpSize: Int = 1232, forwarding: Bool = false, autopath: Bool = false, filterAAAA: Bool = false,
-                searchCounters: SearchCounters = SearchCounters()) {
+                searchCounters: SearchCounters = SearchCounters(), plugins: PluginChain? = nil) {
         self.udpSize = max(512, min(udpSize, 65535))
         self.forwarding = forwarding
         self.autopath = autopath
         self.filterAAAA = filterAAAA
         self.searchCounters = searchCounters
+        self.plugins = plugins.flatMap { $0.isEmpty ? nil : $0 }
     }
 
     /// `rotation` starts each A and AAAA set of the answer at its `rotation % count`th record
@@ -129,18 +136,37 @@ public struct QueryProcessor: Sendable {
         if let e = edns, e.version != 0 {
             return encode(header, questionBytes, question, Answer.error(.badVers), edns: e, limit: limit)
         }
+        // The server block's plugins come first, before the class check (chaos answers CH).
+        if let plugins, let block = plugins.pluginBlock(for: question.name) {
+            return respond(block, header, questionBytes, question, edns: edns, limit: limit, transport: transport, snapshot: snapshot,
+                           rotation: rotation, client: client)
+        }
+
         // 4. Class: we serve IN only.
         guard question.recordClass == .in else {
             return encode(header, questionBytes, question, Answer.error(.refused), edns: edns, limit: limit)
         }
 
         // 5. Decide, then encode (or hand over to the forwarder).
-        var resolution: Responder.Resolution
-        if forwarding, !forwardedInside.isEmpty, forwardedInside.contains(where: { question.name.isSubdomain(of: $0) }) {
-            resolution = .forward(target: question.name, prefix: nil)
-        } else {
-            resolution = Responder.resolve(question, in: snapshot, forwarding: forwarding, reverseFallthrough: reverseFallthrough)
+        let resolution = resolve(question, header: header, snapshot: snapshot, client: client)
+        switch resolution {
+        case .answer(let answer):
+            return encode(header, questionBytes, question, answer, edns: edns, limit: limit, rotation: rotation)
+        case .forward(let target, let prefix):
+            return .forward(ForwardRequest(header: header, question: question, questionBytes: Array(questionBytes), edns: edns,
+                                           limit: limit, transport: transport, target: target, prefix: prefix))
+        case .forwardSearch(let target, let prefix, let plain):
+            return .forward(ForwardRequest(header: header, question: question, questionBytes: Array(questionBytes), edns: edns,
+                                           limit: limit, transport: transport, target: target, prefix: prefix, searchPlain: plain))
         }
+    }
+
+    /// The snapshot's answer, autopath's walk and the AAAA filter: everything after the plugins.
+    func resolve(_ question: Question, header: Header, snapshot: Snapshot, client: IPAddress?) -> Responder.Resolution {
+        if forwarding, !forwardedInside.isEmpty, forwardedInside.contains(where: { question.name.isSubdomain(of: $0) }) {
+            return .forward(target: question.name, prefix: nil)
+        }
+        var resolution = Responder.resolve(question, in: snapshot, forwarding: forwarding, reverseFallthrough: reverseFallthrough)
         if autopath, let client, case .answer(let plain) = resolution, plain.rcode == .nxDomain,
            let namespace = snapshot.clients.namespace(of: client),
            let search = Responder.autopath(question, plain: plain, namespace: namespace, recursion: header.recursionDesired,
@@ -153,16 +179,7 @@ public struct QueryProcessor: Sendable {
         if filterAAAA, question.type == .aaaa {
             resolution = filteredAAAA(resolution)
         }
-        switch resolution {
-        case .answer(let answer):
-            return encode(header, questionBytes, question, answer, edns: edns, limit: limit, rotation: rotation)
-        case .forward(let target, let prefix):
-            return .forward(ForwardRequest(header: header, question: question, questionBytes: Array(questionBytes), edns: edns,
-                                           limit: limit, transport: transport, target: target, prefix: prefix))
-        case .forwardSearch(let target, let prefix, let plain):
-            return .forward(ForwardRequest(header: header, question: question, questionBytes: Array(questionBytes), edns: edns,
-                                           limit: limit, transport: transport, target: target, prefix: prefix, searchPlain: plain))
-        }
+        return resolution
     }
 
     /// `--filter-aaaa`: an AAAA question that would go upstream gets NODATA now: NOERROR, the
@@ -188,6 +205,8 @@ public struct QueryProcessor: Sendable {
 
     /// The reply to a forwarded query, from an answer value (errors, ExternalName chains).
     public func reply(to request: ForwardRequest, with answer: Answer) -> ([UInt8], ReplyInfo) {
+        var answer = answer
+        request.rewrite?.apply(to: &answer)
         let q = request.questionBytes
         guard case .reply(let bytes, let info) = encode(request.header, q[...], request.question, answer, edns: request.edns, limit: request.limit) else {
             return ([], ReplyInfo(rcode: answer.rcode))  // encode always replies

@@ -33,7 +33,7 @@ public final class DNSServer: Sendable {
         self.metrics = metrics
         self.store = store
         var processor = QueryProcessor(udpSize: configuration.udpSize, forwarding: forwarding != nil, autopath: configuration.autopath,
-                                       filterAAAA: configuration.filterAAAA)
+                                       filterAAAA: configuration.filterAAAA, plugins: configuration.plugins)
         processor.reverseFallthrough = configuration.reverseFallthrough
         processor.forwardedInside = forwarding == nil ? [] : configuration.forwardedInside
         self.processor = processor

@@ -1,3 +1,4 @@
+import DNSResponder
 import DNSWire
 
 /// How the listeners behave. Defaults are the issue's: RFC 7766 limits, a 1232-byte UDP ceiling.
@@ -61,6 +62,9 @@ public struct ServerConfiguration: Sendable {
     /// Zones inside the served ones that are forwarded instead (`QueryProcessor.forwardedInside`);
     /// each must be a stub domain of the forwarding configuration.
     public var forwardedInside: [DNSName] = []
+    /// The Corefile's hosts, template, rewrite and chaos plugins by server block; nil when no
+    /// block has one (the query path is then exactly what it is without a Corefile).
+    public var plugins: PluginChain? = nil
 
     public init(listen: [Endpoint]) {
         self.listen = listen

@@ -71,7 +71,7 @@ public final class Forwarder: Sendable {
             // Every upstream known down: the answer (SERVFAIL, or stale) is known now, on the
             // caller's thread, with no flight, promise or hop. A flood of names for dead
             // upstreams then costs little more than the lookup that found them missing.
-            let pool = pool(for: request.target), clock = NIODeadline.now().uptimeNanoseconds
+            let pool = pool(for: request), clock = NIODeadline.now().uptimeNanoseconds
             if request.header.recursionDesired, !pool.upstreams.isEmpty, !pool.upstreams.contains(where: { $0.usable(clock) }) {
                 stats.healthCheckBroken.add(1, ordering: .relaxed)
                 return render(.failed("every upstream is down"), for: request, now: now)
@@ -123,7 +123,7 @@ public final class Forwarder: Sendable {
         case .wait(let future):
             result = future.hop(to: loop)
         case .start(let promise, let query):
-            fly(key, query, promise)
+            fly(key, query, promise, pool: pool(for: request))
             result = promise.futureResult
         case .loop(let upstream):
             loopDetected(request, via: upstream)
@@ -163,10 +163,12 @@ public final class Forwarder: Sendable {
             entry = e
             staleTTL = 30
         }
-        guard var answer = request.prefix else {
+        guard request.prefix != nil || request.rewrite != nil else {
             let bytes = entry.reply(to: request, processor: processor, now: now, staleTTL: staleTTL)
             return Reply(bytes: bytes, info: QueryProcessor.ReplyInfo(rcode: entry.rcode, question: request.question, zone: nil))
         }
+        // A rewritten question: the records are decoded so that `reply` writes them back.
+        var answer = request.prefix ?? Answer(rcode: .noError, authoritative: false)
         if let plain = request.searchPlain {
             // Autopath's last step: the bare name exists upstream → our CNAME to it, living no
             // longer than what it leads to; it does not → the asked name's own NXDOMAIN; the
@@ -189,6 +191,7 @@ public final class Forwarder: Sendable {
             answer.rcode = m.rcode
             if !m.answers.isEmpty { answer.answer.append(m.answers) }
             answer.authority = m.authority.isEmpty ? [] : [m.authority]
+            if request.prefix == nil, !m.additional.isEmpty { answer.additional = [m.additional] }
         } else {
             answer.rcode = .servFail
         }
@@ -214,6 +217,12 @@ public final class Forwarder: Sendable {
         pools.first { name.isSubdomain(of: $0.domain) } ?? pools[pools.count - 1]
     }
 
+    /// A rewritten name is asked of the upstreams of the name the client asked: its server
+    /// block's `forward`, as in CoreDNS, where the rewrite happens inside that block.
+    func pool(for request: QueryProcessor.ForwardRequest) -> UpstreamPool {
+        pool(for: request.rewrite?.original ?? request.target)
+    }
+
     private func prefetch(_ key: CacheKey) {
         let loop = group.next(), maxConcurrent = configuration.maxConcurrent
         let started = table.withLock { t -> (EventLoopPromise<FlightResult>, UpstreamQuery)? in
@@ -222,7 +231,7 @@ public final class Forwarder: Sendable {
         }
         guard let (promise, query) = started else { return }
         stats.prefetches.add(1, ordering: .relaxed)
-        fly(key, query, promise)
+        fly(key, query, promise, pool: pool(for: key.name))
     }
 
     /// A new flight for `key`, with the spelling that recognises it if it comes back to us.
@@ -235,8 +244,7 @@ public final class Forwarder: Sendable {
     }
 
     /// Runs one upstream question to its end and publishes the result to everyone waiting.
-    private func fly(_ key: CacheKey, _ query: UpstreamQuery, _ promise: EventLoopPromise<FlightResult>) {
-        let pool = pool(for: key.name)
+    private func fly(_ key: CacheKey, _ query: UpstreamQuery, _ promise: EventLoopPromise<FlightResult>, pool: UpstreamPool) {
         let deadline = NIODeadline.now() + TimeAmount(configuration.deadline)
         let start = pool.upstreams.isEmpty ? 0 : Int.random(in: 0..<pool.upstreams.count)
         attempt(key, query, pool, start: start, tried: 0, deadline: deadline, lastError: "no upstream answered", on: promise.futureResult.eventLoop) { result in

@@ -34,7 +34,7 @@ import Testing
         "aks-custom-forward.rendered.Corefile": nil,
         "aks-custom-internal-cloudapp.Corefile": nil,
         "aks-custom-puglife.Corefile": nil,
-        "aks-custom-rewrite.Corefile": nil,
+        "aks-custom-rewrite.Corefile": "aks-custom-rewrite.Corefile:4: plugin \"rewrite\": unexpected \"be\" after the name rule",
         "aks-custom-rewrite.rendered.Corefile": nil,
         "aks-custom-stubdomains.Corefile": nil,
         "aks-with-custom.rendered.Corefile": nil,

@@ -209,6 +209,69 @@ import TestSupport
         }
     }
 
+    static let corpus = ServerProcess.repositoryRoot + "/Tests/CorefileTests/Corefiles"
+
+    /// minikube's Corefile as it ships (`hosts { 192.168.49.1 host.minikube.internal; fallthrough }`
+    /// before `forward`): CoreDNS hosts answers its entries, and with `fallthrough` every other name
+    /// goes on to the cluster zones and the upstreams.
+    @Test func minikubeHostsWithFallthrough() throws {
+        try withUpstream { fake in
+            let server = try ServerProcess(arguments: ["--zones", Self.zones, "--upstream", "127.0.0.1:\(fake.port)"],
+                                           command: ["-conf", Self.corpus + "/minikube.Corefile"])
+            defer { server.stop() }
+            let host = try dig(server.port, ["host.minikube.internal", "A"])
+            #expect(host.status == "NOERROR" && host.answers.contains { $0.hasSuffix("192.168.49.1") }, "\(host.text)")
+            #expect(host.flags.contains("aa"), "hosts answers authoritatively")
+            let ptr = try dig(server.port, ["-x", "192.168.49.1"])
+            #expect(ptr.answers.contains { $0.hasSuffix("host.minikube.internal.") }, "and its PTR: \(ptr.text)")
+            let cluster = try dig(server.port, ["kubernetes.default.svc.cluster.local", "A"])
+            #expect(cluster.answers.contains { $0.hasSuffix("10.96.0.1") }, "fallthrough to kubernetes: \(cluster.text)")
+            let outside = try dig(server.port, ["www.example.com", "A"])
+            #expect(outside.answers.contains { $0.hasSuffix("192.0.2.1") }, "fallthrough to forward: \(outside.text)")
+            #expect(server.log.contains("host.minikube.internal"), "log: one line per query")
+        }
+    }
+
+    /// AKS's default Corefile: `template ANY ANY internal.cloudapp.net { match ...; rcode NXDOMAIN;
+    /// fallthrough }` answers the search-path expansions (4 or more labels) NXDOMAIN without asking
+    /// upstream and lets the rest through; `reddog.microsoft.com` is NXDOMAIN whole.
+    @Test func aksTemplates() throws {
+        try withUpstream { fake in
+            let server = try ServerProcess(arguments: ["--zones", Self.zones, "--upstream", "127.0.0.1:\(fake.port)"],
+                                           command: ["-conf", Self.corpus + "/aks.Corefile"])
+            defer { server.stop() }
+            let expansion = try dig(server.port, ["web.shop.svc.cluster.local.internal.cloudapp.net", "A"])
+            #expect(expansion.status == "NXDOMAIN", "\(expansion.text)")
+            let vm = try dig(server.port, ["myvm.internal.cloudapp.net", "A"])
+            #expect(vm.answers.contains { $0.hasSuffix("192.0.2.1") }, "no match: fallthrough upstream: \(vm.text)")
+            let reddog = try dig(server.port, ["anything.reddog.microsoft.com", "A"])
+            #expect(reddog.status == "NXDOMAIN")
+            #expect(fake.queries(named: "web.shop.svc.cluster.local.internal.cloudapp.net.") == 0)
+            #expect(fake.queries(named: "anything.reddog.microsoft.com.") == 0)
+            #expect(fake.queries(named: "myvm.internal.cloudapp.net.") == 1)
+        }
+    }
+
+    /// AKS's documented rewrite (`aks-custom-rewrite.rendered.Corefile`, its own server block):
+    /// `name regex (.*)\.example\.com {1}.default.svc.cluster.local` with `answer name` back, beside
+    /// kubeadm's block: the client asks for `kubernetes.example.com` and gets that name's answer.
+    @Test func aksRewriteIntoTheCluster() throws {
+        let rewrite = try String(contentsOfFile: Self.corpus + "/aks-custom-rewrite.rendered.Corefile", encoding: .utf8)
+        let corefile = try Self.write(Self.kubeadm + "\n" + rewrite)
+        try withUpstream { fake in
+            let server = try ServerProcess(arguments: ["--zones", Self.zones, "--upstream", "127.0.0.1:\(fake.port)"],
+                                           command: ["-conf", corefile])
+            defer { server.stop() }
+            let a = try dig(server.port, ["kubernetes.example.com", "A"])
+            #expect(a.status == "NOERROR", "\(a.text)")
+            #expect(a.answers.contains { $0.hasPrefix("kubernetes.example.com.") && $0.hasSuffix("10.96.0.1") }, "\(a.text)")
+            #expect(a.text.contains(";kubernetes.example.com.\t"), "the question as asked")
+            let missing = try dig(server.port, ["nothere.example.com", "A"])
+            #expect(missing.status == "NXDOMAIN", "\(missing.text)")
+            #expect(fake.queries(named: "kubernetes.example.com.") == 0)
+        }
+    }
+
     static func eventually(seconds: Double, _ condition: () throws -> Bool) throws -> Bool {
         let end = Date().addingTimeInterval(seconds)
         while Date() < end {
