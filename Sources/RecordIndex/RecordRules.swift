@@ -235,11 +235,11 @@ struct RecordRules {
     }
 
     /// D2: `ns.dns.<zone>. hostmaster.<zone>. serial 7200 1800 86400 <ttl>`, record TTL min(ttl, 300).
+    /// A reverse zone's too is named after that zone (`ns.dns.in-addr.arpa.
+    /// hostmaster.in-addr.arpa.`), as CoreDNS's `plugin.SOA` names every zone's.
     func soa(_ zone: DNSName) -> ResourceRecord {
-        let primary = options.clusterDomains.first ?? zone
-        let base = options.clusterDomains.contains(zone) ? zone : primary
-        return ResourceRecord(name: zone, ttl: min(options.ttl, 300), rdata: .soa(.init(
-            mname: name(["ns", "dns"], base), rname: name(["hostmaster"], base),
+        ResourceRecord(name: zone, ttl: min(options.ttl, 300), rdata: .soa(.init(
+            mname: name(["ns", "dns"], zone), rname: name(["hostmaster"], zone),
             serial: serial, refresh: 7200, retry: 1800, expire: 86400, minimum: options.ttl)))
     }
 

@@ -85,7 +85,7 @@ import TestSupport
     // reverse zone's SOA.
     @Test func d15_unknownIP_isNXDomain() async throws {
         try await w.check(Case("9.9.9.9.in-addr.arpa.", .ptr, rcode: .nxDomain,
-            authority: "in-addr.arpa. 5 IN SOA ns.dns.cluster.local. hostmaster.cluster.local. 0 7200 1800 86400 5"))
+            authority: "in-addr.arpa. 5 IN SOA ns.dns.in-addr.arpa. hostmaster.in-addr.arpa. 0 7200 1800 86400 5"))
     }
 
     // Extension (coredns-kubernetes.md §4 items 1–2): endpoint names and PTRs under ClusterIP Services.
