@@ -13,7 +13,7 @@ struct ClusterDNSCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "clusterdns",
         abstract: "Kubernetes cluster DNS: the DNS schema of Services, endpoints and pods, from the Kubernetes API or YAML manifests.",
-        subcommands: [Serve.self, Check.self, Query.self],
+        subcommands: [Serve.self, Check.self, Query.self, Compare.self],
         defaultSubcommand: Serve.self)
 }
 
