@@ -40,7 +40,15 @@ public enum CorefilePlugins {
         if d.block != nil { throw fail(d, "chaos", "takes no block") }
         let version = d.arguments.first ?? defaultVersion
         let authors = Array(d.arguments.dropFirst())
-        return ChaosPlugin(version: version, authors: authors, hostname: ProcessInfo.processInfo.hostName)
+        return ChaosPlugin(version: version, authors: authors, hostname: hostname())
+    }
+
+    /// gethostname(2), as Go's os.Hostname; "localhost" when it fails (CoreDNS's fallback). Not
+    /// Foundation's hostName, which may resolve the name through DNS, that is, through us.
+    public static func hostname() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     // MARK: - hosts

@@ -90,6 +90,16 @@ import Testing
         #expect(t[1].rcode == .nxDomain)
     }
 
+    @Test func summaryForCheck() throws {
+        let b = try blocks(".:53 {\n chaos\n rewrite name a.example b.example\n template IN A example.org {\n rcode NXDOMAIN\n }\n hosts /nonexistent {\n 10.0.0.1 a.\n ttl 60\n fallthrough\n }\n}\n")
+        #expect(b[0].summary == [
+            "chaos version \"\(CorefilePlugins.defaultVersion)\"",
+            "rewrite stop name exact a.example. b.example., answer name exact b.example. a.example.",
+            "template IN A example.org., match .*, rcode NXDOMAIN",
+            "hosts /nonexistent ., 1 names, ttl 60, reload 5.0 seconds, fallthrough .",
+        ])
+    }
+
     @Test func templateRefusals() {
         refused(".:53 {\n template IN\n}\n", line: 2, containing: "needs CLASS and TYPE")
         refused(".:53 {\n template XX A\n}\n", line: 2, containing: "invalid query class")

@@ -494,7 +494,7 @@ extension PluginChain {
         let m = try bare.ask("version.bind.", .txt, .chaos)
         try expectReply(m, .noError, answer: #"version.bind. 0 CH TXT "\#(CorefilePlugins.defaultVersion)""#, authoritative: false)
         try expectReply(try bare.ask("version.server.", .txt, .chaos), .noError, answer: #"version.server. 0 CH TXT "\#(CorefilePlugins.defaultVersion)""#)
-        let host = ProcessInfo.processInfo.hostName
+        let host = CorefilePlugins.hostname()
         try expectReply(try bare.ask("hostname.bind.", .txt, .chaos), .noError, answer: #"hostname.bind. 0 CH TXT "\#(host)""#)
         try expectReply(try bare.ask("id.server.", .txt, .chaos), .noError, answer: #"id.server. 0 CH TXT "\#(host)""#)
 
