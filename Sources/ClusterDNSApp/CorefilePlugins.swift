@@ -9,7 +9,7 @@ import Logging
 /// that is not understood is refused with its file and line, never skipped.
 public enum CorefilePlugins {
     /// The directive names this file maps; the rest of the Corefile mapping leaves these to it.
-    public static let names: Set<String> = ["hosts", "template", "rewrite", "chaos"]
+    public static let names: Set<String> = ["hosts", "template", "rewrite", "chaos", "whoami"]
 
     /// One server block's plugins. `zones` are the block's zones (its keys; "." is the root).
     /// `directory` is the Corefile's directory: relative hosts file paths are resolved against it.
@@ -23,6 +23,16 @@ public enum CorefilePlugins {
         let hosts = block.directives(named: "hosts")
         if hosts.count > 1 { throw fail(hosts[1], "hosts", "can only be used once per server block") }
         if let d = hosts.first { out.hosts = try self.hosts(d, zones: zones, directory: directory) }
+        let whoami = block.directives(named: "whoami")
+        if whoami.count > 1 { throw fail(whoami[1], "whoami", "can only be used once per server block") }
+        if let d = whoami.first {
+            guard d.arguments.isEmpty, d.block == nil else { throw fail(d, "whoami", "takes no arguments") }
+            // CoreDNS runs whoami after forward, which answers every name it is given: in a block
+            // with `forward .` it is never reached. (A forward of some zones only leaves the rest
+            // to whoami; here whoami then answers what the cluster zones do not, forwarded or not.)
+            let forwardsAll = block.directives(named: "forward").contains { $0.arguments.first == "." }
+            if !forwardsAll { out.whoami = WhoamiPlugin() }
+        }
         return out
     }
 

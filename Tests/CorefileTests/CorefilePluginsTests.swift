@@ -29,7 +29,7 @@ import Testing
     }
 
     @Test func names() {
-        #expect(CorefilePlugins.names == ["hosts", "template", "rewrite", "chaos"])
+        #expect(CorefilePlugins.names == ["hosts", "template", "rewrite", "chaos", "whoami"])
     }
 
     // hosts: "FILE ... Defaults to /etc/hosts if omitted", "ZONES ... If empty, the zones from the
