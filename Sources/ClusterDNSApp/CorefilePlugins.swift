@@ -4,7 +4,7 @@ import DNSWire
 import Foundation
 import Logging
 
-/// The Corefile's answer-shaping plugins (`hosts`, `template`, `rewrite`, `chaos`) of one server
+/// The Corefile's answer-shaping plugins (`hosts`, `template`, `rewrite`, `chaos`, `whoami`) of one server
 /// block, with CoreDNS's meaning and defaults (coredns/coredns plugin/*/setup.go). An option
 /// that is not understood is refused with its file and line, never skipped.
 public enum CorefilePlugins {

@@ -79,7 +79,7 @@ public struct QueryProcessor: Sendable {
     public var filterAAAA: Bool
     /// What autopath and the AAAA filter did.
     public let searchCounters: SearchCounters
-    /// The Corefile's answer-shaping plugins by server block (hosts, template, rewrite, chaos);
+    /// The Corefile's answer-shaping plugins by server block (hosts, template, rewrite, chaos, whoami);
     /// nil when no block has one, and then nothing on the query path looks at them.
     public var plugins: PluginChain?
 

@@ -54,7 +54,7 @@ public struct ServerConfiguration: Sendable {
     public var autopath = false
     /// `--filter-aaaa`: AAAA questions that would go upstream answer NODATA at once.
     public var filterAAAA = false
-    /// The Corefile's hosts, template, rewrite and chaos plugins by server block; nil when no
+    /// The Corefile's hosts, template, rewrite, chaos and whoami plugins by server block; nil when no
     /// block has one (the query path is then exactly what it is without a Corefile).
     public var plugins: PluginChain? = nil
 

@@ -27,6 +27,7 @@ extension PluginBlock {
             if let f = h.fall { parts.append("fallthrough \(f.zones.map(\.description).joined(separator: " "))") }
             lines.append(parts.joined(separator: ", "))
         }
+        if whoami != nil { lines.append("whoami") }
         return lines
     }
 }

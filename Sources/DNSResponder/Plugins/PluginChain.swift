@@ -1,8 +1,8 @@
 import DNSWire
 
 /// One Corefile server block's answer-shaping plugins (CoreDNS `hosts`, `template`, `rewrite`,
-/// `chaos`), in the order CoreDNS's plugin.cfg runs them: chaos, rewrite, template, hosts. What
-/// comes after them (the cluster zones, then the upstreams) is the rest of the query path.
+/// `chaos`, `whoami`), in the order CoreDNS's plugin.cfg runs them: chaos, rewrite, template, hosts; what
+/// comes after them (the cluster zones, then the upstreams) is the rest of the query path, whoami last.
 public struct PluginBlock: Sendable {
     /// The block's zones (its keys): a query goes to the block whose zone is the longest suffix
     /// of its name, and only that block's plugins see it.
