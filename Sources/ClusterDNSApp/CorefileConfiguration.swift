@@ -47,7 +47,7 @@ public enum CorefileConfiguration {
     /// The plugins a Corefile may use here, as `check --corefile` and refusals list them.
     public static let supported: [String] = [
         "autopath", "bind", "bufsize", "cache", "chaos", "errors", "forward", "health", "hosts", "kubernetes",
-        "loadbalance", "log", "loop", "prometheus", "ready", "reload", "rewrite", "template",
+        "loadbalance", "log", "loop", "prometheus", "ready", "reload", "rewrite", "template", "whoami",
     ] + ["debug", "pprof", "erratic"]
     /// Accepted and ignored, with a warning: they only help debugging CoreDNS itself.
     static let debugging: Set<String> = ["debug", "pprof", "erratic"]
@@ -94,13 +94,19 @@ struct Mapper {
     var logQueries = false
     var autopath = false
     var blockZones: [[DNSName]] = []
+    /// Zones of blocks without `forward`: their names never go to another block's upstreams.
+    var unforwarded: [DNSName] = []
 
     init(path: String, overrides: CorefileOverrides) {
         self.path = path
         self.overrides = overrides
     }
 
+    /// Every server block's zones: a query for a name under one never reaches another block.
+    var allZones: [DNSName] = []
+
     mutating func run(_ corefile: Corefile) throws {
+        allZones = corefile.servers.flatMap { b in b.keys.compactMap { try? Self.name($0.zone, b.location) } }
         var seenZones: [String: CorefileLocation] = [:]
         for block in corefile.servers {
             let zones = try block.keys.map { key -> DNSName in
@@ -120,6 +126,7 @@ struct Mapper {
             }
             blockZones.append(zones)
             try self.block(block, zones: zones)
+            if block.directives(named: "forward").isEmpty { unforwarded += zones }
         }
     }
 
@@ -301,10 +308,17 @@ struct Mapper {
                     warnings.append("\(o.location): forward policy \(args[0]): clusterdns starts at a random upstream and tries the next on failure (answers are the same)")
                 }
             case "except":
+                // Names the cluster zones answer, or that another server block takes, never reach
+                // this forward anyway; excepting others would need a forward that refuses names.
                 let names = try args.map { try Self.name($0, o.location, plugin: o.name) }
                 let cluster = kubernetes?.zones ?? []
-                for n in names where !cluster.contains(where: { n.isSubdomain(of: $0) }) {
-                    throw o.error("plugin \"forward\": except \(n) is not supported (only names inside the cluster zones, which are never forwarded)")
+                for n in names {
+                    // The zone of this block a query for n would come in by, if any.
+                    guard let mine = block.filter({ n.isSubdomain(of: $0) }).max(by: { $0.wire.count < $1.wire.count }) else { continue }
+                    let moreSpecific = allZones.contains { z in !block.contains(z) && z.isSubdomain(of: mine) && n.isSubdomain(of: z) }
+                    let clusters = cluster.contains { n.isSubdomain(of: $0) }
+                    guard !moreSpecific && !clusters else { continue }
+                    throw o.error("plugin \"forward\": except \(n) is not supported (only names of the cluster zones or of another server block, which never reach this forward)")
                 }
             default:
                 throw o.error("plugin \"forward\": option \"\(o.name)\" is not supported (supported: force_tcp, prefer_udp, max_concurrent, max_fails, health_check, expire, policy, except)")
@@ -518,6 +532,16 @@ struct Mapper {
         if overrides.forwardingOff || (defaultForward == nil && overrides.upstreams == nil && (forwarding?.stubs.isEmpty ?? true)) {
             forwarding = nil
         }
+        if var f = forwarding {
+            // CoreDNS answers a name by its block's plugins only: with no forward there (and
+            // outside the cluster zones), what they leave is SERVFAIL, not the root's upstreams.
+            let served = index.clusterDomains + index.reverseZones
+            for zone in unforwarded where !zone.isRoot && !served.contains(where: { zone.isSubdomain(of: $0) })
+                && !f.stubs.contains(where: { $0.domain == zone }) {
+                f.stubs.append(ForwardConfiguration.Stub(domain: zone, upstreams: []))
+            }
+            forwarding = f
+        }
         c.forwarding = forwarding
         let served = index.clusterDomains + index.reverseZones
         c.server.forwardedInside = (forwarding?.stubs ?? []).map(\.domain).filter { d in served.contains { d.isSubdomain(of: $0) } }
@@ -530,6 +554,9 @@ struct Mapper {
         c.operations.metrics = overrides.metrics ?? metrics
         c.operations.lameDuck = lameDuck
         c.autopathPods = false
+        var seen = Set<String>()
+        // A snippet imported into several blocks says the same thing once.
+        let warnings = self.warnings.filter { seen.insert($0).inserted }
         return CorefileLoad(configuration: c, warnings: warnings, files: [], reload: reload)
     }
 
@@ -655,7 +682,8 @@ extension ServeConfiguration {
                 : f.upstreams.map(\.description).joined(separator: " ")
             add("forward .", root + (f.forceTCP ? " (TCP only)" : ""))
             for stub in f.stubs {
-                add("forward \(stub.domain)", stub.upstreams.map(\.description).joined(separator: " ") + (stub.forceTCP ? " (TCP only)" : ""))
+                add("forward \(stub.domain)", stub.upstreams.isEmpty ? "none: the block has no forward (SERVFAIL for what its plugins leave)"
+                    : stub.upstreams.map(\.description).joined(separator: " ") + (stub.forceTCP ? " (TCP only)" : ""))
             }
             let fails = f.maxFails == Int.max ? "never marked down" : "down after \(f.maxFails) failures, probed every \(f.healthCheckInterval)"
             add("upstreams", "max_concurrent \(f.maxConcurrent), \(fails)")
@@ -671,7 +699,7 @@ extension ServeConfiguration {
         } else {
             add("forward", "off: names outside our zones are REFUSED")
         }
-        if let plugins = server.pluginSummary { add("plugins", plugins) }
+        for line in server.pluginLines { add("plugin", line) }
         add("loadbalance", server.loadBalance ? "round_robin" : "off")
         add("autopath", server.autopath ? "@kubernetes" : "off")
         add("log", server.logQueries ? "every query" : "errors only")
@@ -684,17 +712,10 @@ extension ServeConfiguration {
 }
 
 extension ServerConfiguration {
-    /// Each server block's hosts, template, rewrite and chaos, by its zones.
-    var pluginSummary: String? {
-        guard let plugins else { return nil }
-        let blocks = plugins.blocks.filter(\.hasPlugins).map { b -> String in
-            var names: [String] = []
-            if b.chaos != nil { names.append("chaos") }
-            if !b.rewrite.isEmpty { names.append("rewrite ×\(b.rewrite.count)") }
-            if !b.templates.isEmpty { names.append("template ×\(b.templates.count)") }
-            if b.hosts != nil { names.append("hosts") }
-            return "\(b.zones.map(\.description).joined(separator: " ")) { \(names.joined(separator: ", ")) }"
+    /// Each server block's hosts, template, rewrite, chaos and whoami, by its zones.
+    var pluginLines: [String] {
+        (plugins?.blocks ?? []).filter(\.hasPlugins).flatMap { b in
+            b.summary.map { "\(b.zones.map(\.description).joined(separator: " ")) \($0)" }
         }
-        return blocks.joined(separator: "; ")
     }
 }

@@ -4,12 +4,12 @@ import DNSWire
 import Foundation
 import Logging
 
-/// The Corefile's answer-shaping plugins (`hosts`, `template`, `rewrite`, `chaos`) of one server
+/// The Corefile's answer-shaping plugins (`hosts`, `template`, `rewrite`, `chaos`, `whoami`) of one server
 /// block, with CoreDNS's meaning and defaults (coredns/coredns plugin/*/setup.go). An option
 /// that is not understood is refused with its file and line, never skipped.
 public enum CorefilePlugins {
     /// The directive names this file maps; the rest of the Corefile mapping leaves these to it.
-    public static let names: Set<String> = ["hosts", "template", "rewrite", "chaos"]
+    public static let names: Set<String> = ["hosts", "template", "rewrite", "chaos", "whoami"]
 
     /// One server block's plugins. `zones` are the block's zones (its keys; "." is the root).
     /// `directory` is the Corefile's directory: relative hosts file paths are resolved against it.
@@ -23,6 +23,16 @@ public enum CorefilePlugins {
         let hosts = block.directives(named: "hosts")
         if hosts.count > 1 { throw fail(hosts[1], "hosts", "can only be used once per server block") }
         if let d = hosts.first { out.hosts = try self.hosts(d, zones: zones, directory: directory) }
+        let whoami = block.directives(named: "whoami")
+        if whoami.count > 1 { throw fail(whoami[1], "whoami", "can only be used once per server block") }
+        if let d = whoami.first {
+            guard d.arguments.isEmpty, d.block == nil else { throw fail(d, "whoami", "takes no arguments") }
+            // CoreDNS runs whoami after forward, which answers every name it is given: in a block
+            // with `forward .` it is never reached. (A forward of some zones only leaves the rest
+            // to whoami; here whoami then answers what the cluster zones do not, forwarded or not.)
+            let forwardsAll = block.directives(named: "forward").contains { $0.arguments.first == "." }
+            if !forwardsAll { out.whoami = WhoamiPlugin() }
+        }
         return out
     }
 
@@ -40,7 +50,15 @@ public enum CorefilePlugins {
         if d.block != nil { throw fail(d, "chaos", "takes no block") }
         let version = d.arguments.first ?? defaultVersion
         let authors = Array(d.arguments.dropFirst())
-        return ChaosPlugin(version: version, authors: authors, hostname: ProcessInfo.processInfo.hostName)
+        return ChaosPlugin(version: version, authors: authors, hostname: hostname())
+    }
+
+    /// gethostname(2), as Go's os.Hostname; "localhost" when it fails (CoreDNS's fallback). Not
+    /// Foundation's hostName, which may resolve the name through DNS, that is, through us.
+    public static func hostname() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     // MARK: - hosts

@@ -85,7 +85,7 @@ public struct QueryProcessor: Sendable {
     public var forwardedInside: [DNSName] = []
     /// What autopath and the AAAA filter did.
     public let searchCounters: SearchCounters
-    /// The Corefile's answer-shaping plugins by server block (hosts, template, rewrite, chaos);
+    /// The Corefile's answer-shaping plugins by server block (hosts, template, rewrite, chaos, whoami);
     /// nil when no block has one, and then nothing on the query path looks at them.
     public var plugins: PluginChain?
 
@@ -99,10 +99,14 @@ public struct QueryProcessor: Sendable {
         self.plugins = plugins.flatMap { $0.isEmpty ? nil : $0 }
     }
 
+    /// Whether the long way needs the client's address and port (`whoami`), read there only.
+    public var wantsClientPort: Bool { plugins?.hasWhoami ?? false }
+
     /// `rotation` starts each A and AAAA set of the answer at its `rotation % count`th record
     /// (`loadbalance`; 0 keeps the stored order). `client` is the sender's address, for autopath.
+    /// `clientPort` (with `client`) is for `whoami` (`wantsClientPort`).
     public func respond(to query: [UInt8], transport: Transport, snapshot: Snapshot, rotation: Int = 0,
-                        client: IPAddress? = nil) -> Outcome {
+                        client: IPAddress? = nil, clientPort: Int? = nil) -> Outcome {
         // 1. Header ladder.
         guard query.count >= Header.size else { return .drop(.short) }
         let header = Header(bytes: query)
@@ -139,7 +143,7 @@ public struct QueryProcessor: Sendable {
         // The server block's plugins come first, before the class check (chaos answers CH).
         if let plugins, let block = plugins.pluginBlock(for: question.name) {
             return respond(block, header, questionBytes, question, edns: edns, limit: limit, transport: transport, snapshot: snapshot,
-                           rotation: rotation, client: client)
+                           rotation: rotation, client: client, clientPort: clientPort)
         }
 
         // 4. Class: we serve IN only.

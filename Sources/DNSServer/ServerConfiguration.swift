@@ -62,7 +62,7 @@ public struct ServerConfiguration: Sendable {
     /// Zones inside the served ones that are forwarded instead (`QueryProcessor.forwardedInside`);
     /// each must be a stub domain of the forwarding configuration.
     public var forwardedInside: [DNSName] = []
-    /// The Corefile's hosts, template, rewrite and chaos plugins by server block; nil when no
+    /// The Corefile's hosts, template, rewrite, chaos and whoami plugins by server block; nil when no
     /// block has one (the query path is then exactly what it is without a Corefile).
     public var plugins: PluginChain? = nil
 

@@ -27,6 +27,8 @@ final class TCPQueryHandler: ChannelInboundHandler {
     /// The peer's IP, read once per connection when autopath needs it.
     private var client: IPAddress?
     private var clientRead = false
+    /// The peer's port, for whoami.
+    private var clientPort: Int?
     /// Where each connection's rotation starts: clients often send one query per connection, so
     /// a count per connection alone would always start them at the same record.
     private static let connections = Atomic<Int>(0)
@@ -97,7 +99,13 @@ final class TCPQueryHandler: ChannelInboundHandler {
     }
 
     private func answerLongWay(_ bytes: [UInt8], started: UInt64, snapshot: Snapshot, context: ChannelHandlerContext) {
-        switch processor.respond(to: bytes, transport: .tcp, snapshot: snapshot, rotation: rotation, client: client) {
+        // whoami: the peer, read here, off the direct path.
+        if processor.wantsClientPort, clientPort == nil {
+            let remote = context.channel.remoteAddress
+            client = client ?? remote?.ipAddress.flatMap(IPAddress.init)?.unmapped
+            clientPort = remote?.port
+        }
+        switch processor.respond(to: bytes, transport: .tcp, snapshot: snapshot, rotation: rotation, client: client, clientPort: clientPort) {
         case .drop(let reason):
             counters.countDrop(reason)
         case .reply(let reply, let info):

@@ -182,7 +182,11 @@ final class UDPListener: Sendable {
             reply.withUnsafeBytes { out.copyMemory(from: $0) }
             replyLength.pointee = Int32(reply.count)
         }
-        switch s.processor.respond(to: bytes, transport: .udp, snapshot: snapshot, rotation: rotation, client: client) {
+        // whoami: the sender, read here, off the direct path.
+        let whoami = s.processor.wantsClientPort
+        let client = whoami ? client ?? UDPListener.ip(&a) : client
+        let clientPort = whoami ? Int(cdns_address_port(&a)) : nil
+        switch s.processor.respond(to: bytes, transport: .udp, snapshot: snapshot, rotation: rotation, client: client, clientPort: clientPort) {
         case .drop(let reason):
             s.counters.countDrop(reason)
         case .reply(let reply, let info):

@@ -84,7 +84,7 @@ import Testing
         "user-k8sdocs-stubdomain.Corefile": nil,
         "user-killsh-stub-healthcheck.Corefile": nil,
         "user-macropower-k3s-multiforward.Corefile": nil,
-        "user-salt-labs-snippets.Corefile": "user-salt-labs-snippets.Corefile:22: plugin \"whoami\" is not supported (supported: ",
+        "user-salt-labs-snippets.Corefile": nil,
         "aks-custom-hosts.override": "aks-custom-hosts.override:2: plugin \"10.0.0.1\" is not supported",
         "aks-custom-log.override": "aks-custom-log.override:1: server block log has no { … } body",
     ]

@@ -29,7 +29,7 @@ import Testing
     }
 
     @Test func names() {
-        #expect(CorefilePlugins.names == ["hosts", "template", "rewrite", "chaos"])
+        #expect(CorefilePlugins.names == ["hosts", "template", "rewrite", "chaos", "whoami"])
     }
 
     // hosts: "FILE ... Defaults to /etc/hosts if omitted", "ZONES ... If empty, the zones from the
@@ -88,6 +88,16 @@ import Testing
         #expect(t[1].recordClass == nil && t[1].type == nil && t[1].zones == [.root])
         #expect(t[1].regexes.map(\.pattern) == [".*"])
         #expect(t[1].rcode == .nxDomain)
+    }
+
+    @Test func summaryForCheck() throws {
+        let b = try blocks(".:53 {\n chaos\n rewrite name a.example b.example\n template IN A example.org {\n rcode NXDOMAIN\n }\n hosts /nonexistent {\n 10.0.0.1 a.\n ttl 60\n fallthrough\n }\n}\n")
+        #expect(b[0].summary == [
+            "chaos version \"\(CorefilePlugins.defaultVersion)\"",
+            "rewrite stop name exact a.example. b.example., answer name exact b.example. a.example.",
+            "template IN A example.org., match .*, rcode NXDOMAIN",
+            "hosts /nonexistent ., 1 names, ttl 60, reload 5.0 seconds, fallthrough .",
+        ])
     }
 
     @Test func templateRefusals() {

@@ -494,7 +494,7 @@ extension PluginChain {
         let m = try bare.ask("version.bind.", .txt, .chaos)
         try expectReply(m, .noError, answer: #"version.bind. 0 CH TXT "\#(CorefilePlugins.defaultVersion)""#, authoritative: false)
         try expectReply(try bare.ask("version.server.", .txt, .chaos), .noError, answer: #"version.server. 0 CH TXT "\#(CorefilePlugins.defaultVersion)""#)
-        let host = ProcessInfo.processInfo.hostName
+        let host = CorefilePlugins.hostname()
         try expectReply(try bare.ask("hostname.bind.", .txt, .chaos), .noError, answer: #"hostname.bind. 0 CH TXT "\#(host)""#)
         try expectReply(try bare.ask("id.server.", .txt, .chaos), .noError, answer: #"id.server. 0 CH TXT "\#(host)""#)
 
@@ -563,5 +563,55 @@ extension PluginChain {
             throw error
         }
         await server.stop()
+    }
+}
+
+@Suite struct WhoamiPluginTests {
+    // "whoami returns your resolver's local IP address, port and transport. Your IP address is
+    // returned in the additional section as either an A or AAAA record. The port and transport are
+    // included in the additional section as a SRV record, transport can be "tcp" or "udp"."
+    @Test func addressPortAndTransport() throws {
+        let w = try PluginWorld(".:53 {\n whoami\n}\n")
+        func ask(_ name: String, _ client: IPAddress, _ port: Int, _ transport: QueryProcessor.Transport) throws -> Message {
+            guard case .reply(let bytes, _) = w.processor.respond(to: PluginWorld.query(name, .a), transport: transport, snapshot: w.snapshot,
+                                                                 client: client, clientPort: port) else { throw CaseFailure(description: "no reply") }
+            return try LDNSCheck.decodeBoth(bytes)
+        }
+        #expect(w.processor.wantsClientPort)
+        try expectReply(try ask("example.org.", .v4(10, 1, 2, 3), 40000, .udp), .noError, answer: "", authority: "", additional: """
+            example.org. 0 IN A 10.1.2.3
+            _udp.example.org. 0 IN SRV 0 0 40000 .
+            """, authoritative: true)
+        try expectReply(try ask("example.org.", IPAddress("fd00::5")!, 53001, .tcp), .noError, answer: "", additional: """
+            example.org. 0 IN AAAA fd00::5
+            _tcp.example.org. 0 IN SRV 0 0 53001 .
+            """)
+        // It comes after the cluster zones: their names are answered by them.
+        try expectReply(try ask("svc1.testns.svc.cluster.local.", .v4(10, 1, 2, 3), 40000, .udp), .noError,
+                        answer: "svc1.testns.svc.cluster.local. 5 IN A 10.0.0.1")
+        // After `forward .` it is never reached.
+        let forwarded = try PluginWorld(".:53 {\n forward . 10.0.0.1\n whoami\n}\n", forwarding: true)
+        #expect(forwarded.chain.isEmpty)
+    }
+
+    @Test func overSockets() async throws {
+        let w = try PluginWorld(".:53 {\n whoami\n}\n")
+        var config = ServerConfiguration(listen: [.init(host: "127.0.0.1", port: 0)])
+        config.udpSocketsPerAddress = 1
+        config.plugins = w.chain
+        let server = try DNSServer(configuration: config, store: SnapshotStore(w.snapshot), group: TestGroup.shared,
+                                   metrics: DNSMetrics(registry: .init(), recordQueries: true), logger: Logger(label: "test"))
+        let port = try await server.start()[0].port
+        let q = PluginWorld.query("who.example.", .a)
+        let udp = DNSClient.udp(q, port: port).flatMap { try? LDNSCheck.decodeBoth($0) }
+        let tcp = DNSClient.tcp(q, port: port).flatMap { try? LDNSCheck.decodeBoth($0) }
+        await server.stop()
+        for (m, proto) in [(udp, "_udp"), (tcp, "_tcp")] {
+            let m = try #require(m, "\(proto): no reply")
+            #expect(m.additional.first?.rdata == .a(.v4(127, 0, 0, 1)))
+            guard m.additional.count == 2, case .srv(let srv) = m.additional[1].rdata else { Issue.record("\(proto): \(m.additional)"); continue }
+            #expect(m.additional[1].name == DNSName("\(proto).who.example.")!)
+            #expect(srv.port > 0)
+        }
     }
 }

@@ -1,8 +1,8 @@
 import DNSWire
 
 /// One Corefile server block's answer-shaping plugins (CoreDNS `hosts`, `template`, `rewrite`,
-/// `chaos`), in the order CoreDNS's plugin.cfg runs them: chaos, rewrite, template, hosts. What
-/// comes after them (the cluster zones, then the upstreams) is the rest of the query path.
+/// `chaos`, `whoami`), in the order CoreDNS's plugin.cfg runs them: chaos, rewrite, template, hosts; what
+/// comes after them (the cluster zones, then the upstreams) is the rest of the query path, whoami last.
 public struct PluginBlock: Sendable {
     /// The block's zones (its keys): a query goes to the block whose zone is the longest suffix
     /// of its name, and only that block's plugins see it.
@@ -13,23 +13,27 @@ public struct PluginBlock: Sendable {
     /// Every `template` of the block, in order.
     public var templates: [TemplatePlugin]
     public var hosts: HostsPlugin?
+    /// Answers what the cluster zones do not (CoreDNS runs it after them and after `forward`).
+    public var whoami: WhoamiPlugin?
 
     public init(zones: [DNSName], chaos: ChaosPlugin? = nil, rewrite: [RewriteRule] = [], templates: [TemplatePlugin] = [],
-                hosts: HostsPlugin? = nil) {
+                hosts: HostsPlugin? = nil, whoami: WhoamiPlugin? = nil) {
         self.zones = zones
         self.chaos = chaos
         self.rewrite = rewrite
         self.templates = templates
         self.hosts = hosts
+        self.whoami = whoami
     }
 
-    public var hasPlugins: Bool { chaos != nil || !rewrite.isEmpty || !templates.isEmpty || hosts != nil }
+    public var hasPlugins: Bool { chaos != nil || !rewrite.isEmpty || !templates.isEmpty || hosts != nil || whoami != nil }
 
     /// Whether the plugins certainly leave this IN-class question (its name read in place) to the
     /// rest of the path, so that the direct path may answer it: no rewrite, no template whose
     /// zone, class and type fit, and hosts neither holding the name nor answering SERVFAIL for
     /// it. k3s's `hosts NodeHosts { fallthrough }` before the cluster zones then costs a hash
-    /// lookup, not the general path. Chaos answers only CH, which the direct path never takes.
+    /// lookup, not the general path. Chaos answers only CH, which the direct path never takes;
+    /// whoami only what the zones leave, which the direct path never answers either.
     func leaves(_ q: UnsafeRawBufferPointer, _ name: Range<Int>, type: RecordType) -> Bool {
         guard rewrite.isEmpty else { return false }
         for t in templates where t.zones.contains(where: { DNSName.labelsAbove(q, name, $0) != nil }) {
@@ -59,8 +63,12 @@ public struct PluginChain: Sendable {
     /// (CoreDNS refuses duplicates on one port; blocks on other ports are the lead's concern).
     let routes: [(zone: DNSName, block: Int)]
 
+    /// Some block has `whoami`: the handlers then pass the client's address and port.
+    public let hasWhoami: Bool
+
     public init(blocks: [PluginBlock]) {
         self.blocks = blocks
+        hasWhoami = blocks.contains { $0.whoami != nil }
         var seen = Set<DNSName>()
         var routes: [(zone: DNSName, block: Int)] = []
         for (i, block) in blocks.enumerated() {

@@ -8,7 +8,7 @@ extension QueryProcessor {
     /// question (its bytes are echoed) and records written back by the answer rules, for
     /// answers from here and from upstream alike (`ForwardRequest.rewrite`).
     func respond(_ block: PluginBlock, _ header: Header, _ questionBytes: ArraySlice<UInt8>, _ question: Question, edns: EDNS?, limit: Int,
-                 transport: Transport, snapshot: Snapshot, rotation: Int, client: IPAddress?) -> Outcome {
+                 transport: Transport, snapshot: Snapshot, rotation: Int, client: IPAddress?, clientPort: Int?) -> Outcome {
         func reply(_ answer: Answer, _ rewrite: ResponseRewrite?) -> Outcome {
             var answer = answer
             rewrite?.apply(to: &answer)
@@ -47,6 +47,17 @@ extension QueryProcessor {
             // Autopath walks the search path of the name the pod asked; a rewritten name is not one.
             resolution = rewrite == nil ? resolve(asked, header: header, snapshot: snapshot, client: client)
                                         : resolve(asked, header: header, snapshot: snapshot, client: nil)
+        }
+        // whoami, last: what the zones did not answer (out of them, or a reverse name they hold
+        // nothing for) is the client's address instead of an upstream's answer or REFUSED.
+        if let whoami = block.whoami, let client, let clientPort {
+            switch resolution! {
+            case .forward(_, nil), .forwardSearch:
+                return reply(whoami.answer(question, client: client, port: clientPort, transport: transport), nil)
+            case .answer(let a) where a.zone == nil && a.rcode == .refused:
+                return reply(whoami.answer(question, client: client, port: clientPort, transport: transport), nil)
+            default: break
+            }
         }
         switch resolution! {
         case .answer(let answer):

@@ -114,8 +114,8 @@ public struct ResponseRewrite: Sendable, Equatable {
     }
 
     /// Owner names for `name` rules; for `value` rules the names CoreDNS rewrites inside RDATA
-    /// (CNAME, NS, SRV and PTR targets, the SOA's MNAME and RNAME; DNAME, MX and NAPTR are
-    /// opaque here and stay as they are).
+    /// (reverter.go: CNAME, NS and SRV targets, the SOA's MNAME; DNAME, MX and NAPTR are opaque
+    /// here and stay as they are).
     func apply(_ rr: inout ResourceRecord) {
         for rule in answers.reversed() {
             switch rule.field {
@@ -125,9 +125,8 @@ public struct ResponseRewrite: Sendable, Equatable {
                 switch rr.rdata {
                 case .cname(let n): rr.rdata = .cname(rule.rewrite(n))
                 case .ns(let n): rr.rdata = .ns(rule.rewrite(n))
-                case .ptr(let n): rr.rdata = .ptr(rule.rewrite(n))
                 case .srv(var s): s.target = rule.rewrite(s.target); rr.rdata = .srv(s)
-                case .soa(var s): s.mname = rule.rewrite(s.mname); s.rname = rule.rewrite(s.rname); rr.rdata = .soa(s)
+                case .soa(var s): s.mname = rule.rewrite(s.mname); rr.rdata = .soa(s)
                 default: break
                 }
             }
