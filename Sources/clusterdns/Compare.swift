@@ -85,8 +85,10 @@ struct Compare: AsyncParsableCommand {
         }
         let snapshot = try await Comparison.snapshot(configuration, timeout: .seconds(syncTimeout), logger: logger)
         let questions = Comparison.questions(snapshot)
-        var processor = QueryProcessor(udpSize: 1232, forwarding: true)
+        // As `serve` would answer: the Corefile's plugins, fallthrough and subzone stubs too.
+        var processor = QueryProcessor(udpSize: 1232, forwarding: true, plugins: configuration.server.plugins)
         processor.reverseFallthrough = configuration.server.reverseFallthrough
+        processor.forwardedInside = configuration.server.forwardedInside
         let source = corefile.map { "Corefile \($0)" } ?? zones.map { "directory \($0)" } ?? "the Kubernetes API"
         print("comparing \(target.0):\(target.1) with \(ref.map { "\($0.0):\($0.1)" } ?? "clusterdns's answers") from \(source): \(questions.count) questions at \(qps)/s")
 
