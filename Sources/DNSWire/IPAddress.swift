@@ -13,8 +13,10 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
     case v6([UInt8])  // exactly 16 bytes
 
     /// Parses dotted-quad or IPv6 text. Rejects everything else, including IPv4 with leading
-    /// zeros ("010.0.0.1"), which inet_pton rejects as well.
+    /// zeros ("010.0.0.1"), which inet_pton rejects as well, and text with a NUL in it, which
+    /// the C library would read only up to the NUL (a pod label `0--4\0@` is not `::4`).
     public init?(_ text: String) {
+        guard !text.utf8.contains(0) else { return nil }
         if !text.utf8.contains(UInt8(ascii: ":")) {
             // Dotted quads, the bulk of any cluster, parsed here rather than through the C
             // library, as strictly: four parts, each 0–255, no leading zeros.

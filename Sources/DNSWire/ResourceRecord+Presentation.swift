@@ -12,7 +12,11 @@ extension ResourceRecord: CustomStringConvertible {
         case .soa(let s):
             return "\(s.mname) \(s.rname) \(s.serial) \(s.refresh) \(s.retry) \(s.expire) \(s.minimum)"
         case .srv(let s): return "\(s.priority) \(s.weight) \(s.port) \(s.target)"
-        case .txt(let strings): return strings.map(ResourceRecord.quoted).joined(separator: " ")
+        case .txt(let strings):
+            // No strings at all (RDLENGTH 0, which libldns loads from `TXT \# 0`) has no text
+            // form but the generic one; an empty field would not load back (found by the zone-file
+            // fuzzer, Fuzz/regressions/zonefile/txt-with-empty-generic-rdata).
+            return strings.isEmpty ? "\\# 0" : strings.map(ResourceRecord.quoted).joined(separator: " ")
         case .opaque(let data):
             let hex = data.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
             return data.isEmpty ? "\\# 0" : "\\# \(data.count) \(hex)"

@@ -28,6 +28,16 @@ import Glibc
         }
     }
 
+    /// Found by the query fuzzer (Fuzz/regressions/query/pod-label-with-nul-and-at): the C
+    /// library reads a Swift string only up to its first NUL, so `0::4\0@` parsed as `::4` and a
+    /// pod label `0--4\0@\022` answered AAAA ::4. Text with a NUL is no address.
+    @Test func textWithANulIsNoAddress() {
+        #expect(IPAddress("0::4\0@") == nil)
+        #expect(IPAddress("10.0.0.1\0") == nil)
+        #expect(IPAddress("2001:db8::1\0junk") == nil)
+        #expect(IPAddress("0::4") == IPAddress("::4"))
+    }
+
     @Test func reverseNames() {
         #expect(IPAddress("10.96.0.10")!.reverseName.description == "10.0.96.10.in-addr.arpa.")
         #expect(IPAddress("192.168.100.1")!.reverseName.description == "1.100.168.192.in-addr.arpa.")
