@@ -1,4 +1,5 @@
 import DNSWire
+import FakeKubeAPI
 import Foundation
 import Testing
 import TestSupport
@@ -269,6 +270,64 @@ import TestSupport
             let missing = try dig(server.port, ["nothere.example.com", "A"])
             #expect(missing.status == "NXDOMAIN", "\(missing.text)")
             #expect(fake.queries(named: "kubernetes.example.com.") == 0)
+        }
+    }
+
+    // MARK: the kubernetes plugin against the fake API
+
+    /// EKS's Corefile as it ships (`eks.Corefile`, unchanged) with `-conf` first and the cluster
+    /// behind `--kubeconfig` (in a pod the ServiceAccount's token is found without it): the
+    /// kubernetes plugin lists and watches the fake API, answers its Services, endpoints, SRV and
+    /// PTR, and an object added later shows up.
+    @Test func eksCorefileAgainstTheFakeAPI() throws {
+        let api = try FakeKubeAPI.start()
+        defer { api.stop() }
+        KubernetesAPITests.seed(api)
+        try withUpstream { fake in
+            let server = try ServerProcess(arguments: ["--kubeconfig", try api.writeKubeconfig(), "--upstream", "127.0.0.1:\(fake.port)"],
+                                           http: true, waitForDNS: false, command: ["-conf", Self.corpus + "/eks.Corefile"])
+            defer { server.stop() }
+            #expect(try Self.eventually(seconds: 10) { server.get("/ready")?.status == 200 }, "\(server.log)")
+            let web = try dig(server.port, ["web.default.svc.cluster.local", "A"])
+            #expect(web.answers.contains { $0.hasSuffix("\tA\t10.96.0.10") }, "\(web.text)")
+            let db = try dig(server.port, ["db.data.svc.cluster.local", "A"])
+            #expect(db.answers.filter { $0.contains("\tA\t10.244.1.") }.count == 2, "headless: \(db.text)")
+            let srv = try dig(server.port, ["_postgres._tcp.db.data.svc.cluster.local", "SRV"])
+            #expect(srv.answers.contains { $0.hasSuffix("5432 db-0.db.data.svc.cluster.local.") }, "\(srv.text)")
+            let ptr = try dig(server.port, ["-x", "10.96.0.10"])
+            #expect(ptr.answers.contains { $0.hasSuffix("web.default.svc.cluster.local.") }, "\(ptr.text)")
+            let pod = try dig(server.port, ["10-244-9-9.data.pod.cluster.local", "A"])
+            #expect(pod.answers.contains { $0.hasSuffix("10.244.9.9") }, "pods insecure: \(pod.text)")
+
+            api.apply(.services, KubernetesAPITests.service("default", "late", clusterIP: "10.96.0.77"))
+            #expect(try Self.eventually(seconds: 5) { try dig(server.port, ["late.default.svc.cluster.local", "A"]).answers.contains { $0.hasSuffix("10.96.0.77") } },
+                    "a Service added after the sync is served: \(server.log)")
+        }
+    }
+
+    /// Talos's Corefile (`talos.rendered.Corefile`) with the kubernetes plugin's own `kubeconfig`
+    /// option, as an operator running it outside the cluster writes it, and no flag but `-conf`.
+    @Test func talosCorefileWithItsOwnKubeconfigOption() throws {
+        let api = try FakeKubeAPI.start()
+        defer { api.stop() }
+        KubernetesAPITests.seed(api)
+        let talos = try String(contentsOfFile: Self.corpus + "/talos.rendered.Corefile", encoding: .utf8)
+        let withKubeconfig = talos.replacingOccurrences(of: "        pods insecure\n",
+                                                        with: "        pods insecure\n        kubeconfig \(try api.writeKubeconfig())\n")
+        #expect(withKubeconfig != talos)
+        let corefile = try Self.write(withKubeconfig)
+        try withUpstream { fake in
+            let server = try ServerProcess(arguments: ["--upstream", "127.0.0.1:\(fake.port)"], http: true, waitForDNS: false,
+                                           command: ["-conf", corefile])
+            defer { server.stop() }
+            #expect(try Self.eventually(seconds: 10) { server.get("/ready")?.status == 200 }, "\(server.log)")
+            let web = try dig(server.port, ["web.default.svc.cluster.local", "A"])
+            #expect(web.answers.contains { $0.split(whereSeparator: \.isWhitespace).map(String.init) == ["web.default.svc.cluster.local.", "30", "IN", "A", "10.96.0.10"] },
+                    "ttl 30 from the Corefile: \(web.text)")
+            let missing = try dig(server.port, ["nothere.default.svc.cluster.local", "A"])
+            #expect(missing.status == "NXDOMAIN", "\(missing.text)")
+            let outside = try dig(server.port, ["www.example.com", "A"])
+            #expect(outside.answers.contains { $0.hasSuffix("192.0.2.1") }, "forwarded: \(outside.text)")
         }
     }
 
