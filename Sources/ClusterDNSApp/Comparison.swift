@@ -133,6 +133,9 @@ public enum Comparison {
     /// CoreDNS's documented deviations (spec coredns-kubernetes.md §4, 14–19) and the README's
     /// list: clusterdns answers these the RFC way on purpose.
     static func known(_ kind: Difference.Kind, _ q: Question, _ e: Message, _ a: Message, _ snapshot: Snapshot) -> String? {
+        if isNameserverAddress(q, snapshot) {
+            return "ns.dns.ZONE answers the address of the server asked (CoreDNS: its pod's IP), which two servers do not share"
+        }
         let existsHere = nameExists(q.name, snapshot)
         switch kind {
         case .rcode where e.rcode == .noError && a.rcode == .nxDomain && e.answers.isEmpty && existsHere:
@@ -148,6 +151,13 @@ public enum Comparison {
         default:
             return nil
         }
+    }
+
+    /// `ns.dns.<zone>` A or AAAA (spec: the nameserver's own addresses, from where it listens).
+    static func isNameserverAddress(_ q: Question, _ snapshot: Snapshot) -> Bool {
+        guard q.type == .a || q.type == .aaaa, let zone = snapshot.zone(for: q.name), q.name.labelsAbove(zone.apex) == 2 else { return false }
+        let labels = q.name.labels.prefix(2).map { String(decoding: $0, as: UTF8.self).lowercased() }
+        return labels == ["ns", "dns"]
     }
 
     static func nameExists(_ name: DNSName, _ snapshot: Snapshot) -> Bool {

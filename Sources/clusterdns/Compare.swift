@@ -135,7 +135,7 @@ struct Compare: AsyncParsableCommand {
             if !verbose && of.count > examples { print("  … \(of.count - examples) more (--verbose)") }
         }
         if !known.isEmpty {
-            print("\nknown (clusterdns answers these the RFC way on purpose; see the README):")
+            print("\nknown (each server's own, or answered the RFC way on purpose; see the README):")
             let byReason = Dictionary(grouping: known, by: { $0.known! })
             for (reason, ds) in byReason.sorted(by: { $0.key < $1.key }) {
                 print("  \(ds.count) × \(reason)")

@@ -44,6 +44,20 @@ import TestSupport
         #expect(diff("nope.shop.svc.cluster.local", .a, e, min).map(\.kind) == [.authority])
     }
 
+    /// `ns.dns.<zone>` names the server answering: its own address (CoreDNS: the pod's IP), so two
+    /// servers differ there by design, in the answer and, where one has no IPv6, in NODATA.
+    @Test func eachServersOwnNameserverAddress() throws {
+        let e = try message(.noError, answers: "ns.dns.cluster.local. 5 IN A 10.244.0.5")
+        let a = try message(.noError, answers: "ns.dns.cluster.local. 5 IN A 10.244.1.9")
+        #expect(diff("ns.dns.cluster.local", .a, e, a).allSatisfy { $0.known != nil })
+        #expect(!diff("ns.dns.cluster.local", .a, e, a).isEmpty)
+        let soa = "cluster.local. 5 IN SOA ns.dns.cluster.local. hostmaster.cluster.local. 1 7200 1800 86400 5"
+        let six = try message(.noError, answers: "ns.dns.cluster.local. 5 IN AAAA fd00::5"), none = try message(.noError, authority: soa)
+        #expect(diff("ns.dns.cluster.local", .aaaa, six, none).allSatisfy { $0.known != nil })
+        let other = try message(.noError, answers: "web.shop.svc.cluster.local. 5 IN A 10.0.0.1")
+        #expect(diff("web.shop.svc.cluster.local", .a, other, e).first?.known == nil, "only the nameserver's own name")
+    }
+
     /// coredns-kubernetes.md §4, 14: CoreDNS says NXDOMAIN for TXT at the apex; clusterdns NODATA.
     @Test func coreDNSDeviationsAreKnown() throws {
         let soa = "cluster.local. 5 IN SOA ns.dns.cluster.local. hostmaster.cluster.local. 1 7200 1800 86400 5"

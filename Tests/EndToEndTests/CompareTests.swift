@@ -1,3 +1,4 @@
+import FakeKubeAPI
 import Foundation
 import Testing
 import TestSupport
@@ -55,6 +56,33 @@ import TestSupport
         #expect(r.status == 1)
         #expect(r.out.contains("kubernetes.default.svc.cluster.local. A: expected NOERROR; got NXDOMAIN"), "\(r.out)")
         #expect(!r.out.contains("web.shop.svc.cluster.local. A: expected"), "shop still agrees")
+    }
+
+    /// The sources a migration uses: the cluster itself (`--kubeconfig`, here the fake API), and
+    /// the cluster's own Corefile on top of it (`--corefile`, EKS's as it ships). A server fed from
+    /// the same API agrees; one whose TTL differs from the Corefile's does not.
+    @Test func apiAndCorefileSources() throws {
+        let api = try FakeKubeAPI.start()
+        defer { api.stop() }
+        KubernetesAPITests.seed(api)
+        let kubeconfig = try api.writeKubeconfig()
+        let server = try ServerProcess(arguments: ["--kubeconfig", kubeconfig, "--pods", "insecure"], http: true, waitForDNS: false)
+        defer { server.stop() }
+        #expect(KubernetesAPITests.eventually(10) { KubernetesAPITests.ready(server) })
+        let fromAPI = try run(ServerProcess.binary, ["compare", "127.0.0.1:\(server.port)", "--kubeconfig", kubeconfig, "--qps", "3000"], timeout: 60)
+        #expect(fromAPI.status == 0, "\(fromAPI.out)\(fromAPI.err)")
+        #expect(fromAPI.out.contains("differ: 0"), "\(fromAPI.out)")
+        let corefile = ServerProcess.repositoryRoot + "/Tests/CorefileTests/Corefiles/eks.Corefile"
+        let fromCorefile = try run(ServerProcess.binary, ["compare", "127.0.0.1:\(server.port)", "--corefile", corefile, "--kubeconfig", kubeconfig,
+                                                          "--qps", "3000", "--verbose"], timeout: 60)
+        // EKS's Corefile keeps the kubernetes plugin's default TTL (5), as the server does.
+        #expect(fromCorefile.status == 0, "\(fromCorefile.out)\(fromCorefile.err)")
+        let talos = ServerProcess.repositoryRoot + "/Tests/CorefileTests/Corefiles/talos.rendered.Corefile"
+        let ttl30 = try run(ServerProcess.binary, ["compare", "127.0.0.1:\(server.port)", "--corefile", talos, "--kubeconfig", kubeconfig,
+                                                   "--qps", "3000", "--verbose"], timeout: 60)
+        #expect(ttl30.status == 1, "Talos's Corefile says ttl 30: \(ttl30.out)\(ttl30.err)")
+        #expect(ttl30.out.contains("web.default.svc.cluster.local. A: expected web.default.svc.cluster.local. A 30; got web.default.svc.cluster.local. A 5"),
+                "\(ttl30.out)")
     }
 
     @Test func unreachableServerIsAnError() throws {
