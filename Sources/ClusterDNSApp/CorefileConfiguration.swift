@@ -598,28 +598,7 @@ struct Mapper {
     /// A Go duration (`5s`, `1m30s`, `500ms`, `2h`); a bare number is seconds, as CoreDNS reads some.
     static func duration(_ text: String) -> Duration? {
         if let n = Int(text), n >= 0 { return .seconds(n) }
-        var total: Duration = .zero
-        var rest = Substring(text)
-        guard !rest.isEmpty else { return nil }
-        while !rest.isEmpty {
-            let digits = rest.prefix { $0.isNumber || $0 == "." }
-            guard let value = Double(digits) else { return nil }
-            rest = rest.dropFirst(digits.count)
-            let unit = rest.prefix { $0.isLetter }
-            rest = rest.dropFirst(unit.count)
-            let scale: Double
-            switch unit {
-            case "ns": scale = 1e-9
-            case "us", "µs": scale = 1e-6
-            case "ms": scale = 1e-3
-            case "s": scale = 1
-            case "m": scale = 60
-            case "h": scale = 3600
-            default: return nil
-            }
-            total += .milliseconds(Int64((value * scale * 1000).rounded()))
-        }
-        return total
+        return CorefilePlugins.goDuration(text)
     }
 }
 

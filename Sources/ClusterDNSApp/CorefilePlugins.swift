@@ -359,7 +359,7 @@ public enum CorefilePlugins {
             }
             total += value * scale
         }
-        return .nanoseconds(Int64(total * 1e9))
+        return .nanoseconds(Int64((total * 1e9).rounded()))
     }
 }
 
