@@ -61,13 +61,13 @@ let package = Package(
         ]),
         // Where objects come from: the manifest directory (YAML/JSON) and zone files.
         .target(name: "KubeSources", dependencies: [
-            "KubeModel", "DNSWire", "RecordIndex", "CLDNS",
+            "KubeModel", "DNSWire", "RecordIndex", "CLDNS", "FileContents",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // The Kubernetes API: credentials, an HTTP client over NIO and TLS, list + watch.
         .target(name: "KubeAPI", dependencies: [
-            "KubeModel", "DNSWire",
+            "KubeModel", "DNSWire", "FileContents",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -77,12 +77,14 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
         ]),
         // CoreDNS's configuration language: Corefile → server blocks and directives (file:line).
-        .target(name: "Corefile"),
+        // A file's bytes without Foundation's readers (which leak on empty files).
+        .target(name: "FileContents"),
+        .target(name: "Corefile", dependencies: ["FileContents"]),
         // glibc allocator controls (malloc_trim, M_ARENA_MAX) for the snapshot's memory.
         .target(name: "CSystemMalloc"),
         // Configuration and composition of the running services.
         .target(name: "ClusterDNSApp", dependencies: [
-            "DNSWire", "RecordIndex", "DNSResponder", "DNSServer", "Forwarding", "KubeSources", "KubeAPI", "Operations", "CSystemMalloc", "Corefile",
+            "DNSWire", "RecordIndex", "DNSResponder", "DNSServer", "Forwarding", "KubeSources", "KubeAPI", "Operations", "CSystemMalloc", "Corefile", "FileContents",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
@@ -124,7 +126,7 @@ let package = Package(
                           path: "Benchmarks/IndexMemory"),
         .executableTarget(name: "PropagationBenchmark", dependencies: ["DNSWire", "FakeKubeAPI"], path: "Benchmarks/Propagation"),
         .testTarget(name: "DNSWireTests", dependencies: ["DNSWire", "TestSupport"]),
-        .testTarget(name: "CorefileTests", dependencies: ["Corefile", "ClusterDNSApp", "DNSWire", "TestSupport"],
+        .testTarget(name: "CorefileTests", dependencies: ["Corefile", "ClusterDNSApp", "DNSWire", "FileContents", "TestSupport"],
                     exclude: ["Corefiles"]),
         .testTarget(name: "ResponderTests", dependencies: [
             "DNSWire", "RecordIndex", "DNSResponder", "KubeModel", "KubeSources", "TestSupport",

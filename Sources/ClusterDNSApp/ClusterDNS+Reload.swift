@@ -1,4 +1,5 @@
 import DNSServer
+import FileContents
 import Foundation
 import Logging
 import NIOPosix
@@ -111,7 +112,7 @@ extension ClusterDNS {
 
     static func contents(_ files: [String]) -> [String: String] {
         var out: [String: String] = [:]
-        for f in files { out[f] = (try? String(contentsOfFile: f, encoding: .utf8)) ?? "" }
+        for f in files { out[f] = FileContents.text(f) ?? "" }
         return out
     }
 }

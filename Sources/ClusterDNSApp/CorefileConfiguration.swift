@@ -2,6 +2,7 @@ import Corefile
 import DNSResponder
 import DNSServer
 import DNSWire
+import FileContents
 import Forwarding
 import Foundation
 import RecordIndex
@@ -589,7 +590,7 @@ struct Mapper {
     }
 
     static func resolvConf(_ path: String, _ d: Directive) throws -> [ForwardConfiguration.Upstream] {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw d.error("plugin \"forward\": cannot read \(path)") }
+        guard let text = FileContents.text(path) else { throw d.error("plugin \"forward\": cannot read \(path)") }
         let list = try ResolvConf.nameservers(in: text, path: path)
         guard !list.isEmpty else { throw d.error("plugin \"forward\": no nameserver in \(path)") }
         return list

@@ -1,6 +1,7 @@
 import Corefile
 import DNSResponder
 import DNSWire
+import FileContents
 import Foundation
 import Logging
 
@@ -109,7 +110,7 @@ public enum CorefilePlugins {
             throw fail(d, "hosts", "\"\(name)\" is not a host name")
         }
         let inlineTable = HostsTable(parsing: inline.joined(separator: "\n"), zones: zones, reverse: reverse)
-        let fileText = try? String(contentsOfFile: path, encoding: .utf8)
+        let fileText = FileContents.text(path)
         let file = fileText.map { HostsTable(parsing: $0, zones: zones, reverse: reverse) }
         let source = HostsSource(path: path, inline: inlineTable, file: file, zones: zones, reverse: reverse)
         return HostsPlugin(zones: zones, ttl: ttl, reload: reload, fall: fall, source: source)
@@ -395,7 +396,7 @@ extension PluginChain {
                     let now = HostsFileState(path)
                     guard now != last else { continue }
                     last = now
-                    let text = try? String(contentsOfFile: path, encoding: .utf8)
+                    let text = FileContents.text(path)
                     source.replace(fileText: text)
                     logger.info("hosts file reloaded", metadata: ["path": "\(path)", "names": "\(source.current.count)"])
                 }

@@ -1,5 +1,6 @@
 import DNSServer
 import DNSWire
+import FileContents
 import Forwarding
 import Foundation
 import Logging
@@ -17,7 +18,7 @@ enum ForwardingSetup {
         guard var forwarding = configuration.forwarding else { return nil }
         if forwarding.upstreams.isEmpty && configuration.readResolvConf {
             let path = configuration.resolvConf
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            guard let text = FileContents.text(path) else {
                 logger.warning("forwarding off: cannot read \(path); names outside our zones are REFUSED (give --upstream)")
                 return nil
             }

@@ -1,3 +1,4 @@
+import FileContents
 import Foundation
 
 /// Reads a Corefile the way CoreDNS (through Caddy's lexer and dispenser) does:
@@ -23,7 +24,7 @@ public struct CorefileParser {
 
     /// Parses the file at `path` and everything it imports.
     public func parse(file path: String) throws -> Corefile {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+        guard let text = FileContents.text(path) else {
             throw CorefileError(nil, "\(path): cannot read the Corefile")
         }
         return try parse(text: text, file: path)
@@ -182,7 +183,7 @@ public struct CorefileParser {
                         throw CorefileError(t.location, "import \(pattern): no such file or snippet")
                     }
                     for path in matches {
-                        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                        guard let text = FileContents.text(path) else {
                             throw CorefileError(t.location, "import \(pattern): cannot read \(path)")
                         }
                         if !state.files.contains(path) { state.files.append(path) }

@@ -1,3 +1,4 @@
+import FileContents
 import Foundation
 import Yams
 
@@ -49,7 +50,7 @@ public struct KubeCredentials: Sendable {
         }
         var c = KubeCredentials(scheme: "https", host: host, port: port, origin: "in-cluster \(host):\(port)")
         c.token = .file(tokenPath)
-        c.caPEM = FileManager.default.contents(atPath: directory + "/ca.crt").map { [UInt8]($0) }
+        c.caPEM = FileContents.bytes(directory + "/ca.crt")
         return c
     }
 
@@ -70,7 +71,7 @@ public struct KubeCredentials: Sendable {
     /// (data or file, relative to the kubeconfig) and `insecure-skip-tls-verify`; its user's
     /// token, tokenFile or client certificate and key (data or file).
     public static func kubeconfig(path: String, context wanted: String? = nil) throws -> KubeCredentials {
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+        guard let text = FileContents.text(path) else {
             throw ConfigError("cannot read kubeconfig \(path)")
         }
         let root: Node
@@ -111,8 +112,8 @@ public struct KubeCredentials: Sendable {
             }
             if let f = node?[file]?.string {
                 let full = f.hasPrefix("/") ? f : base + "/" + f
-                guard let d = FileManager.default.contents(atPath: full) else { throw ConfigError("kubeconfig \(path): cannot read \(file) \(full)") }
-                return [UInt8](d)
+                guard let d = FileContents.bytes(full) else { throw ConfigError("kubeconfig \(path): cannot read \(file) \(full)") }
+                return d
             }
             return nil
         }
@@ -154,7 +155,7 @@ final class TokenCache: @unchecked Sendable {
             let attrs = try? FileManager.default.attributesOfItem(atPath: path)
             let now = ((attrs?[.modificationDate] as? Date) ?? .distantPast, (attrs?[.size] as? Int) ?? -1)
             if stamp == nil || stamp! != now || value == nil {
-                if let d = FileManager.default.contents(atPath: path), let t = String(data: d, encoding: .utf8) {
+                if let t = FileContents.text(path) {
                     value = t.trimmingCharacters(in: .whitespacesAndNewlines)
                     stamp = now
                 }

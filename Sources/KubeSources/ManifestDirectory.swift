@@ -1,4 +1,5 @@
 import Dispatch
+import FileContents
 import Foundation
 import KubeModel
 import RecordIndex
@@ -161,10 +162,10 @@ public final class ManifestDirectory {
         if path.lowercased().hasSuffix(".zone") {
             return .zone(try ZoneFileLoader.load(path: path, displayName: displayName))
         }
-        guard let data = FileManager.default.contents(atPath: path) else {
+        guard let bytes = FileContents.bytes(path) else {
             throw SourceError(file: displayName, line: 0, message: "cannot read")
         }
-        guard let text = String(data: data, encoding: .utf8) else {
+        guard let text = String(validating: bytes, as: UTF8.self) else {
             throw SourceError(file: displayName, line: 1, message: "not UTF-8 text")
         }
         return .manifests(try ManifestDecoder(file: displayName).decode(text))

@@ -98,7 +98,6 @@ import Testing
         #expect(Set(files) == Set(Self.expected.keys), "the table names every file")
         var table = ["| file | result |", "| --- | --- |"]
         for file in files {
-            let path = Self.corefiles + "/" + file
             var result: String
             do {
                 // Relative to the corpus, as `clusterdns check --corefile FILE` run there.
