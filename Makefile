@@ -13,7 +13,7 @@ DEB_PACKAGES := libldns-dev ldnsutils bind9-dnsutils knot-dnsutils dnsperf nsd u
 DEB_PACKAGES += $(shell command -v kubectl >/dev/null || echo kubernetes-client)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps build release run test querycost bench fuzz fuzz-build clean
+.PHONY: deps build release run test querycost bench fuzz fuzz-build leakcheck clean
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -91,6 +91,10 @@ fuzz: fuzz-build
 	  grep -E '^stat::(number_of_executed_units|peak_rss_mb)' $$out/log | sed "s/^/  $$name /"; \
 	done; \
 	if [ -n "$$failed" ]; then echo "fuzz: failures in$$failed (inputs in $(FUZZ_OUT)/*/crashes/)"; exit 1; fi
+
+# Issue 14: the test suite under LeakSanitizer, in-process and with every server it starts.
+leakcheck: deps
+	Tests/leakcheck.sh
 
 clean:
 	rm -rf .build .build-fuzz

@@ -142,7 +142,7 @@ let package = Package(
         // Built normally, each Fuzz* executable replays files; with -DFUZZING it is a fuzzer.
         .systemLibrary(name: "CFuzzer", path: "Fuzz/CFuzzer"),
         .target(name: "FuzzChecks", dependencies: [
-            "DNSWire", "KubeModel", "RecordIndex", "DNSResponder", "KubeSources", "KubeAPI", "ClusterDNSApp", "TestSupport", "CLDNS", "CFuzzer",
+            "DNSWire", "KubeModel", "RecordIndex", "DNSResponder", "KubeSources", "KubeAPI", "ClusterDNSApp", "TestSupport", "CLDNS", "CFuzzer", "FileContents",
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ], path: "Fuzz/FuzzChecks"),
@@ -152,6 +152,6 @@ let package = Package(
         .executableTarget(name: "FuzzManifest", dependencies: ["FuzzChecks"], path: "Fuzz/FuzzManifest"),
         .executableTarget(name: "FuzzWatch", dependencies: ["FuzzChecks"], path: "Fuzz/FuzzWatch"),
         .executableTarget(name: "FuzzIndex", dependencies: ["FuzzChecks"], path: "Fuzz/FuzzIndex"),
-        .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzChecks"]),
+        .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzChecks", "FileContents"]),
     ]
 )

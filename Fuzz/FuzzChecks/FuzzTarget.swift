@@ -1,3 +1,4 @@
+import FileContents
 import Foundation
 #if FUZZING
 import CFuzzer
@@ -81,13 +82,13 @@ public enum FuzzDriver {
         let paths = arguments.isEmpty ? target.savedInputs : arguments.flatMap { files(under: $0) }
         var failures = 0
         for path in paths {
-            guard let data = FileManager.default.contents(atPath: path) else {
+            guard let data = FileContents.bytes(path) else {
                 print("\(path): cannot read")
                 failures += 1
                 continue
             }
             do {
-                try target.check(Array(data))
+                try target.check(data)
             } catch {
                 print("\(path): \(error)")
                 failures += 1

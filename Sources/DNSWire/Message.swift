@@ -1,5 +1,6 @@
-/// A whole DNS message, decoded. The server does not build one of these per query (it reads only
-/// what it needs, see `Query`); tests, the forwarder and the command-line client do.
+/// A whole DNS message, decoded. The server does not build one of these per query (it reads the
+/// header and question in place: `QueryProcessor.respond(to:)` and `respondDirect`); tests, the
+/// forwarder and the command-line client do.
 public struct Message: Hashable, Sendable {
     public var header: Header
     public var questions: [Question]

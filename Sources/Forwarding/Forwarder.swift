@@ -249,11 +249,14 @@ public final class Forwarder: Sendable {
         let start = pool.upstreams.isEmpty ? 0 : Int.random(in: 0..<pool.upstreams.count)
         attempt(key, query, pool, start: start, tried: 0, deadline: deadline, lastError: "no upstream answered", on: promise.futureResult.eventLoop) { result in
             if case .response(let entry) = result { self.cache.insert(key, entry, now: Self.now()) }
-            self.table.withLock { t in
+            // The flight is answered by whoever takes it out of the table: here, or `stop()`.
+            let mine = self.table.withLock { t -> Bool in
+                guard let f = t.flights[key], f.promise.futureResult === promise.futureResult else { return false }
                 t.flights[key] = nil
                 t.signatures[query.signature] = nil
+                return true
             }
-            promise.succeed(result)
+            if mine { promise.succeed(result) }
         }
     }
 
@@ -354,8 +357,17 @@ public final class Forwarder: Sendable {
         healthTask.withLock { $0 = task }
     }
 
+    /// Stops the health probes and answers every question still in flight (SERVFAIL, or stale),
+    /// so nothing waits on an upstream past shutdown and no flight's callbacks keep this
+    /// forwarder alive (a flight and its waiters hold it; found by `make leakcheck`).
     public func stop() {
         healthTask.withLock { $0?.cancel(); $0 = nil }
+        let pending = table.withLock { t -> [Flight] in
+            let flights = Array(t.flights.values)
+            t = FlightTable()
+            return flights
+        }
+        for flight in pending { flight.promise.succeed(.failed("shutting down")) }
     }
 }
 

@@ -194,6 +194,13 @@ final class UDPReplyHandler: ChannelInboundHandler {
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         promise.fail(ExchangeError.network("\(error)"))
     }
+
+    /// Closed before a reply (the event loops shutting down): the question ends here rather than
+    /// waiting on a timer that will not fire, whose waiters would otherwise hold the forwarder.
+    func channelInactive(context: ChannelHandlerContext) {
+        promise.fail(ExchangeError.closed)
+        context.fireChannelInactive()
+    }
 }
 
 final class TCPReplyHandler: ChannelInboundHandler {

@@ -1,5 +1,6 @@
 import DNSResponder
 import DNSWire
+import FileContents
 import Foundation
 import FuzzChecks
 import Testing
@@ -19,9 +20,9 @@ import TestSupport
 
     @Test(arguments: inputs)
     func savedInput(_ input: Input) throws {
-        let bytes = try #require(FileManager.default.contents(atPath: input.path), "cannot read \(input.path)")
+        let bytes = try #require(FileContents.bytes(input.path), "cannot read \(input.path)")
         do {
-            try input.target.check(Array(bytes))
+            try input.target.check(bytes)
         } catch {
             Issue.record("\(input): \(error)")
         }
@@ -53,7 +54,7 @@ import TestSupport
         }
         let processor = QueryProcessor(udpSize: QueryPathCheck.udpSize)
         for path in FuzzDriver.files(under: corpus + "/query") where !path.contains("/malformed-") {
-            let query = try #require(FileManager.default.contents(atPath: path))
+            let query = try #require(FileContents.bytes(path))
             // The first snapshot that answers it (the spec world's names are NXDOMAIN in zones/).
             let replies: [[UInt8]] = QueryPathCheck.snapshots.compactMap {
                 guard case .reply(let bytes, _) = processor.respond(to: Array(query), transport: .tcp, snapshot: $0.snapshot) else { return nil }

@@ -472,7 +472,7 @@ extension PluginChain {
             if round == 0 {
                 reply = try await forwarder.resolve(request, on: TestGroup.shared.next()).get()
             } else {
-                reply = try #require(forwarder.cachedReply(request), "the second answer comes from the cache")
+                reply = try #require(forwarder.cachedReply(request), "the second answer comes from the cache; upstream saw \(fake.queries), metrics: \(forwarder.metricFamilies().filter { $0.name.contains("cache") || $0.name.contains("forward") }.map { f in "\(f.name) \(f.samples.map { $0.value })" })")
             }
             let m = try LDNSCheck.decodeBoth(reply.bytes)
             #expect(m.questions.first?.name == DNSName("www.example.org.")!)

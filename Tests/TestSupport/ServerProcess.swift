@@ -54,6 +54,15 @@ public final class ServerProcess {
             var listen = ["--listen", "\(host):\(port)"]
             if ipv6 { listen += ["--listen", "[::1]:\(port)"] }
             p.arguments = command + listen + ops + arguments
+            if let preload = ProcessInfo.processInfo.environment["LEAKCHECK_PRELOAD"],
+               let reports = ProcessInfo.processInfo.environment["LEAKCHECK_DIR"] {
+                // `make leakcheck`: the server runs under LeakSanitizer, which writes a report
+                // into LEAKCHECK_DIR when it finds a leak at exit (after SIGTERM's clean shutdown).
+                var env = ProcessInfo.processInfo.environment
+                env["LD_PRELOAD"] = preload
+                env["LSAN_OPTIONS"] = "log_path=\(reports)/clusterdns:exitcode=23"
+                p.environment = env
+            }
             p.standardError = FileHandle(forWritingAtPath: log)
             p.standardOutput = FileHandle(forWritingAtPath: log)
             try p.run()

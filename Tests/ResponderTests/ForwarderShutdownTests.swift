@@ -1,0 +1,36 @@
+import DNSWire
+import Forwarding
+import Foundation
+import Logging
+import Testing
+import TestSupport
+
+/// README, Operations: "Then the listeners close, answers in flight are written, and the process
+/// exits 0." A question waiting on an upstream that never answers is answered (SERVFAIL) when the
+/// forwarder stops, not when its deadline comes, and its flight no longer holds the forwarder.
+@Suite struct ForwarderShutdownTests {
+    @Test func stopAnswersWhatIsInFlight() async throws {
+        let fake = try FakeUpstream(group: TestGroup.shared)
+        defer { fake.stop() }
+        fake.set(.silent)
+        let w = try PluginWorld(".:53 {\n forward . 127.0.0.1\n}\n", forwarding: true)
+        var config = ForwardConfiguration(upstreams: [.init(host: "127.0.0.1", port: fake.port)])
+        // Long enough that only stop() can end the question within the test's wait.
+        config.attemptTimeout = .seconds(60)
+        config.deadline = .seconds(60)
+        let forwarder = try Forwarder(configuration: config, processor: w.processor, group: TestGroup.shared, logger: Logger(label: "test"))
+        let request = try #require(w.forwarded("www.example.org.", .a))
+        let reply = forwarder.resolve(request, on: TestGroup.shared.next())
+        #expect(try await eventually { fake.queries(named: "www.example.org.") >= 1 }, "asked upstream")
+        let started = ContinuousClock.now
+        forwarder.stop()
+        let m = try Message(decoding: try await reply.get().bytes)
+        #expect(m.rcode == .servFail)
+        #expect(ContinuousClock.now - started < .seconds(30), "answered at stop, not at the 60 s deadline")
+    }
+
+    func eventually(_ condition: () -> Bool) async throws -> Bool {
+        for _ in 0..<250 where !condition() { try await Task.sleep(for: .milliseconds(20)) }
+        return condition()
+    }
+}
