@@ -13,10 +13,10 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
     case v6([UInt8])  // exactly 16 bytes
 
     /// Parses dotted-quad or IPv6 text. Rejects everything else, including IPv4 with leading
-    /// zeros ("010.0.0.1"), which inet_pton rejects as well, and text with a NUL in it, which
-    /// the C library would read only up to the NUL (a pod label `0--4\0@` is not `::4`).
+    /// zeros ("010.0.0.1"), which inet_pton rejects as well, and text with a NUL in it (the
+    /// dotted-quad parser takes digits and dots only; inet_pton would read only up to the NUL,
+    /// and a pod label `0--4\0@` is not `::4`).
     public init?(_ text: String) {
-        guard !text.utf8.contains(0) else { return nil }
         if !text.utf8.contains(UInt8(ascii: ":")) {
             // Dotted quads, the bulk of any cluster, parsed here rather than through the C
             // library, as strictly: four parts, each 0–255, no leading zeros.
@@ -25,7 +25,7 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
             return
         }
         var raw = in6_addr()
-        guard inet_pton(AF_INET6, text, &raw) == 1 else { return nil }
+        guard !text.utf8.contains(0), inet_pton(AF_INET6, text, &raw) == 1 else { return nil }
         self = .v6(withUnsafeBytes(of: &raw) { Array($0) })
     }
 

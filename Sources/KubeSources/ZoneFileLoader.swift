@@ -1,5 +1,6 @@
 import CLDNS
 import DNSWire
+import FileContents
 import KubeModel
 import RecordIndex
 
@@ -15,17 +16,7 @@ public enum ZoneFileLoader {
     public static func load(path: String, displayName: String) throws(SourceError) -> Zone {
         // Read once, parsed twice from memory (the SOA scan, then the zone): both passes see the
         // same bytes even if the file is rewritten in between.
-        guard let file = fopen(path, "r") else { throw SourceError(file: displayName, line: 1, message: "cannot open") }
-        var text: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = fread(&chunk, 1, chunk.count, file)
-            text += chunk[0..<n]
-            if n < chunk.count { break }
-        }
-        let readFailed = ferror(file) != 0
-        fclose(file)
-        guard !readFailed else { throw SourceError(file: displayName, line: 1, message: "cannot read") }
+        guard var text = FileContents.bytes(path) else { throw SourceError(file: displayName, line: 1, message: "cannot read") }
         // fmemopen wants a buffer of at least one byte; an empty file reads as "\n" (still empty).
         if text.isEmpty { text = [0x0A] }
         let base = String(path.split(separator: "/").last ?? "")
