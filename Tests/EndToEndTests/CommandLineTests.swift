@@ -10,7 +10,7 @@ import TestSupport
     // `--listen` takes a host name as well as an address (README: "UDP and TCP address"): the
     // name's first address, for UDP and TCP alike.
     @Test func listenOnHostName() throws {
-        let second = Int.random(in: 20000...60000)
+        let second = ServerProcess.freePort()
         let s = try ServerProcess(arguments: ["--zones", zones, "--listen", "localhost:\(second)"])
         defer { _ = s.stop() }
         for transport in ["+notcp", "+tcp"] {

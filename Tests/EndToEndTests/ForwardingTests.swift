@@ -477,7 +477,7 @@ import TestSupport
     /// listen addresses)": explicit and from resolv.conf, and never for a wildcard listener's
     /// other ports.
     @Test func loopRefusedAtStartUp() throws {
-        let port = Int.random(in: 20000...60000)
+        let port = ServerProcess.freePort()
         let bin = ServerProcess.binary
         let explicit = try run(bin, ["serve", "--listen", "127.0.0.1:\(port)", "--upstream", "127.0.0.1:\(port)", "--health-listen", "off",
                                      "--ready-listen", "off", "--metrics-listen", "off"])
@@ -503,7 +503,7 @@ import TestSupport
     @Test func loopDetectedAtRunTime() throws {
         try withUpstreams { fakes in
             let relay = fakes[0]
-            let port = Int.random(in: 20000...60000)
+            let port = ServerProcess.freePort()
             relay.set(.relay(port: port))
             let server = try ServerProcess(arguments: ["--zones", Self.zones, "--upstream", "127.0.0.1:\(relay.port)"],
                                            port: port, http: true)

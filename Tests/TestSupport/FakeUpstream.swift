@@ -46,7 +46,7 @@ public final class FakeUpstream: Sendable {
         let state = self.state
         let spoofer = try DatagramBootstrap(group: group).bind(host: "127.0.0.1", port: 0).wait()
         for _ in 0..<10 {
-            let port = Int.random(in: 20000...60000)
+            let port = ServerProcess.freePort()
             do {
                 let udp = try DatagramBootstrap(group: group)
                     .channelInitializer { ch in ch.eventLoop.makeCompletedFuture { try ch.pipeline.syncOperations.addHandler(UDPSide(state, spoofer: spoofer)) } }

@@ -13,7 +13,7 @@ public final class NSDServer {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var lastError: Error = CaseFailure(description: "nsd did not start")
         for _ in 0..<5 {
-            let port = Int.random(in: 20000...60000)
+            let port = ServerProcess.freePort()
             var conf = """
             server:
               ip-address: 127.0.0.1@\(port)

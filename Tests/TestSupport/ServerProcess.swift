@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Synchronization
 
 /// The real `clusterdns` binary, started as a user would, on a free loopback port; and the
@@ -37,8 +38,8 @@ public final class ServerProcess {
                 http: Bool = false, waitForDNS: Bool = true, command: [String] = ["serve"]) throws {
         var lastError: Error = CaseFailure(description: "server did not start")
         for _ in 0..<5 {
-            let port = fixedPort ?? Int.random(in: 20000...60000)
-            let ports = http ? (Int.random(in: 20000...60000), Int.random(in: 20000...60000), Int.random(in: 20000...60000)) : nil
+            let port = fixedPort ?? Self.freePort()
+            let ports = http ? (Self.freePort(), Self.freePort(), Self.freePort()) : nil
             var ops = ["--health-listen", ports.map { "127.0.0.1:\($0.0)" } ?? "off",
                        "--ready-listen", ports.map { "127.0.0.1:\($0.1)" } ?? "off",
                        "--metrics-listen", ports.map { "127.0.0.1:\($0.2)" } ?? "off"]
@@ -88,6 +89,33 @@ public final class ServerProcess {
             lastError = CaseFailure(description: "server did not start: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
         }
         throw lastError
+    }
+
+    /// Ports handed out in this test process: the server binds its DNS port with SO_REUSEPORT,
+    /// so two servers given the same port would both start and share its queries.
+    private static let handedOut = Mutex<Set<Int>>([])
+
+    /// A loopback port no earlier server of this process got and no socket holds now (a bind
+    /// without SO_REUSEPORT fails beside one with it, so servers of other processes count).
+    public static func freePort() -> Int {
+        while true {
+            let port = Int.random(in: 20000...60000)
+            guard handedOut.withLock({ $0.insert(port).inserted }) else { continue }
+            if [SOCK_DGRAM, SOCK_STREAM].allSatisfy({ bindable(port, Int32($0.rawValue)) }) { return port }
+        }
+    }
+
+    private static func bindable(_ port: Int, _ type: Int32) -> Bool {
+        let fd = socket(AF_INET, type, 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        addr.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+        return withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
     }
 
     /// One server per key for the whole test run, stopped when the test process exits: suites
