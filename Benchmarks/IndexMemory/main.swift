@@ -41,7 +41,7 @@ print("index store and bookkeeping before the first publish: \(f(afterStore - af
 let (zones, stats) = index.publish(serial: 1)
 let buildTime = clock.now - t0
 let afterPublish = heapMB()
-let names = zones.map(\.nodes.count).reduce(0, +)
+let names = zones.map(\.nameCount).reduce(0, +)
 print("zones after publish: +\(f(afterPublish - afterStore)) MB for \(names) names (\(f((afterPublish - afterStore) * 1e6 / Double(names), 0)) bytes per name, bookkeeping included)")
 objects = []
 print("building it (apply every object, publish): \(buildTime)")

@@ -79,7 +79,23 @@ extension QueryProcessor {
         let limit = sizeLimit(transport, edns)
         guard let (zone, depth) = snapshot.zone(for: q, name) else { return nil }
 
-        // Decide, with nodes only.
+        // Decide, with nodes only. A reverse zone's PTRs are not nodes: an address's name is
+        // answered from who asks for it, its record written on the stack (one Service; several go
+        // the long way). The names above them are nodes; a name nobody asks for is a miss.
+        if depth > 0, let ptrs = zone.ptrs, let key = PTRTable.Key(reverseName: q, name) {
+            let found: DirectReply?? = withUnsafeTemporaryAllocation(byteCount: PTRTable.maxRecordSize, alignment: 1) { buffer in
+                switch ptrs.write(key, into: buffer) {
+                case .none: return .none
+                case .many: return .some(nil)
+                case .one(let count):
+                    let set: Node.Header = (.ptr, 1, 0, 0..<count)
+                    return write(header, q, question, out, limit, edns, rcode: .noError, zone: zone, type: type) { w in
+                        type == .ptr ? Self.answer(&w, UnsafeRawBufferPointer(buffer), set, owner: .pointer(12), rotation: 0) : Self.soa(&w, zone)
+                    }
+                }
+            }
+            if let found { return found }
+        }
         let hash = DNSName.foldedHash(q, name)
         guard let node = zone.nodes.node(q, name, hash: hash) else {
             guard zone.synced, !(forwarding && zone.kind == .reverse), zone.insecurePodNamespaces == nil || depth != 3 else { return nil }
@@ -120,7 +136,7 @@ extension QueryProcessor {
                     if type != .cname, node2.set(.cname) != nil { return nil }
                     if let set2 = node2.set(type) { next = .answer(node2, set2) } else { next = .noData(zone2) }
                 } else {
-                    guard zone2.synced, zone2.insecurePodNamespaces == nil || depth2 != 3 else { return nil }
+                    guard zone2.synced, zone2.insecurePodNamespaces == nil || depth2 != 3, !zone2.hasPTR(w1, target) else { return nil }
                     next = .nxDomain(zone2)
                 }
             } else {

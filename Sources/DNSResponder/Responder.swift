@@ -69,7 +69,7 @@ public enum Responder {
         var name = q.name
         var chased: [DNSName] = []
         while true {
-            guard let node = zone.nodes[name] else {
+            guard let node = zone.node(name) else {
                 if let synthesized = podRecord(name, q.type, zone) {
                     switch synthesized {
                     case .records(let rr): result.answer.append(rr)

@@ -1,5 +1,4 @@
 import DNSWire
-import HashTreeCollections
 import KubeModel
 
 /// The index of the cluster zones and reverse zones, kept up to date one object event at a time
@@ -12,8 +11,9 @@ import KubeModel
 /// - a Namespace → its `<ns>.svc` (and `<ns>.pod`) node, reference-counted by every object in it;
 /// - a Pod → its `pods verified` record, and the Services whose selector it matches when their
 ///   endpoints are derived from Pods (a directory without EndpointSlices);
-/// - shared names (a PTR two Services ask for, the reverse tree's empty non-terminals) are
-///   reference-counted, so they go exactly when their last contributor does.
+/// - shared names go exactly when their last contributor does: a PTR is kept as the Services
+///   that ask for it (`PTRTable`, its record written when a query asks), and the reverse tree's
+///   empty non-terminals count the names below them.
 ///
 /// Not thread-safe: one owner applies events and publishes; queries read published zones.
 public struct ClusterIndex {
@@ -33,9 +33,8 @@ public struct ClusterIndex {
     var namespaceRefs: [String: Int] = [:]
     /// `pods verified`: pods holding each (namespace, IP).
     var podAddressRefs: [PodAddress: Int] = [:]
-    // Persistent maps rather than Dictionary for the large tables: no power-of-two capacity
-    // left half empty (110,000 PTRs would take 262,144 buckets).
-    var ptrSources = TreeDictionary<IPAddress, PTRSources>()
+    /// Who asks for each address's PTR: the reverse zones' records, shared with each snapshot.
+    var ptrs: PTRTable
     /// What each Service's last derivation produced, to remove it when it changes.
     var derived: [ObjectName: ServiceOutput] = [:]
 
@@ -43,10 +42,8 @@ public struct ClusterIndex {
     var dirtyServices: Set<ObjectName> = []
     var dirtyNamespaces: Set<String> = []
     var dirtyPodAddresses: Set<PodAddress> = []
-    var dirtyPTRs: Set<IPAddress> = []
-    /// Dirty PTRs that had no asker before: most likely no node yet (a hint that spares the
-    /// look for an equal node; correct either way).
-    var freshPTRs: Set<IPAddress> = []
+    /// Addresses whose askers changed, with their PTR records at the last publish.
+    var dirtyPTRs: [PTRTable.Key: Int] = [:]
 
     var forward: [ZoneTree]
     var reverse: [ZoneTree]
@@ -61,15 +58,6 @@ public struct ClusterIndex {
         var ip: IPAddress
     }
 
-    /// Who asks for one address's PTR: a Service, with the endpoint's hostname (nil for a
-    /// ClusterIP, which wins over endpoint names, D15). Almost always one asker.
-    struct PTRAsker: Hashable {
-        var service: ObjectName
-        var hostname: String?
-    }
-
-    typealias PTRSources = OneOrMany<PTRAsker>
-
     struct ServiceOutput: Equatable {
         /// Names written, per cluster zone, by their NodeMap hash (8 bytes, not a name each).
         var names: [[UInt64]]
@@ -82,7 +70,9 @@ public struct ClusterIndex {
 
     public init(options: IndexOptions, serial: UInt32 = 1) {
         self.options = options
-        rules = RecordRules(options: options, serial: serial)
+        let rules = RecordRules(options: options, serial: serial)
+        self.rules = rules
+        ptrs = PTRTable(suffix: options.clusterDomains.first.map { rules.svcSuffix($0) }, ttl: options.ttl)
         forward = options.clusterDomains.map { ZoneTree(apex: $0) }
         reverse = options.reverseZones.map { ZoneTree(apex: $0) }
         for i in forward.indices {
@@ -246,9 +236,8 @@ public struct ClusterIndex {
         dirtyNamespaces = []
         for address in dirtyPodAddresses { refreshPodAddress(address) }
         dirtyPodAddresses = []
-        for ip in dirtyPTRs { refreshPTR(ip, fresh: freshPTRs.contains(ip)) }
-        dirtyPTRs = []
-        freshPTRs = []
+        for (key, before) in dirtyPTRs { refreshPTR(key, before: before) }
+        dirtyPTRs = [:]
 
         rules.serial = serial
         var zones: [Zone] = []
@@ -263,7 +252,7 @@ public struct ClusterIndex {
         }
         for i in reverse.indices {
             reverse[i].set(reverse[i].apex, rules.apexNode(reverse[i].apex))
-            zones.append(reverse[i].zone(kind: .reverse, soa: rules.soa(reverse[i].apex), ttl: options.ttl, synced: synced))
+            zones.append(reverse[i].zone(kind: .reverse, soa: rules.soa(reverse[i].apex), ttl: options.ttl, synced: synced, ptrs: ptrs))
         }
         return (zones, stats)
     }
@@ -329,13 +318,9 @@ public struct ClusterIndex {
         if old.ptrs != output.ptrs {
             for c in old.ptrs { removePTR(c, of: key) }
             for c in output.ptrs {
-                let asker = PTRAsker(service: key, hostname: c.hostname)
-                let first = ptrSources.updateValue(forKey: c.ip) { sources -> Bool in
-                    defer { sources = sources.map { PTRSources($0.all + [asker])! } ?? .one(asker) }
-                    return sources == nil
-                }
-                dirtyPTRs.insert(c.ip)
-                if first { freshPTRs.insert(c.ip) }
+                let ip = PTRTable.Key(c.ip)
+                touchPTR(ip)
+                ptrs.add(ip, PTRTable.Asker(service: key, hostname: c.hostname))
             }
         }
         counts.services += (output.counted ? 1 : 0) - (old.counted ? 1 : 0)
@@ -345,11 +330,14 @@ public struct ClusterIndex {
     }
 
     mutating func removePTR(_ c: PTRContribution, of service: ObjectName) {
-        guard var askers = ptrSources[c.ip]?.all,
-              let i = askers.firstIndex(of: PTRAsker(service: service, hostname: c.hostname)) else { return }
-        askers.remove(at: i)
-        ptrSources[c.ip] = PTRSources(askers)
-        dirtyPTRs.insert(c.ip)
+        let ip = PTRTable.Key(c.ip)
+        touchPTR(ip)
+        ptrs.remove(ip, PTRTable.Asker(service: service, hostname: c.hostname))
+    }
+
+    /// Notes an address's PTR records before its first change since the last publish.
+    mutating func touchPTR(_ ip: PTRTable.Key) {
+        if dirtyPTRs[ip] == nil { dirtyPTRs[ip] = ptrs.records(ip) }
     }
 
     mutating func refreshNamespace(_ ns: String) {
@@ -376,25 +364,15 @@ public struct ClusterIndex {
         }
     }
 
-    /// One PTR per distinct owner (S13, S14, S22, S23); a ClusterIP's owner alone when there is
-    /// one (D15). Owners in canonical order, so the answer does not depend on event order.
-    mutating func refreshPTR(_ ip: IPAddress, fresh: Bool = false) {
-        let askers = ptrSources[ip]?.all ?? []
-        let clusterIP = askers.filter { $0.hostname == nil }
-        let owners: [DNSName]
-        if askers.count == 1 {
-            owners = rules.ptrTarget(askers[0].service, hostname: askers[0].hostname).map { [$0] } ?? []
-        } else if !clusterIP.isEmpty {
-            owners = clusterIP.compactMap { rules.ptrTarget($0.service, hostname: nil) }.min(by: Zone.canonicalLess).map { [$0] } ?? []
-        } else {
-            owners = Array(Set(askers.compactMap { rules.ptrTarget($0.service, hostname: $0.hostname) })).sorted(by: Zone.canonicalLess)
-        }
-        let name = ip.reverseName
-        let node = owners.isEmpty ? nil : Node(name: name, rrsets: [RRSet(type: .ptr, records: owners.map {
-            ResourceRecord(name: name, ttl: options.ttl, rdata: .ptr($0))
-        })])
+    /// Books what an address's changed askers did to the reverse zones: its PTR records, and
+    /// when its name came or went, the empty non-terminals above it (the records themselves are
+    /// `ptrs`', written when asked for).
+    mutating func refreshPTR(_ ip: PTRTable.Key, before: Int) {
+        let after = ptrs.records(ip)
+        guard after != before else { return }
+        let name = ip.address.reverseName
         for i in reverse.indices where name.isSubdomain(of: reverse[i].apex) && name != reverse[i].apex {
-            reverse[i].setCounted(name, node, fresh: fresh)
+            reverse[i].countPTR(name, before: before, after: after)
         }
     }
 }
@@ -415,6 +393,8 @@ struct ZoneTree {
     let apex: DNSName
     private(set) var nodes = NodeMap()
     private(set) var recordsByType: [RecordType: Int] = [:]
+    /// Names in `PTRTable` below the apex.
+    private(set) var ptrNames = 0
     /// Names with a node of their own below each empty non-terminal (reverse zones only).
     private var entRefs: [DNSName: Int] = [:]
 
@@ -441,14 +421,17 @@ struct ZoneTree {
         return old
     }
 
-    /// Like `set`, and when the name comes or goes, its ancestors up to the apex are kept as
+    /// A PTR (kept in `PTRTable`, not in `nodes`) whose records went from `before` to `after`:
+    /// the counts, and when the name comes or goes, its ancestors up to the apex are kept as
     /// empty non-terminals while any name below them exists (RFC 8020). Each empty non-terminal
     /// counts its children that exist, so a name's arrival or departure walks up only as far as
     /// the first ancestor that already existed or still does.
-    mutating func setCounted(_ name: DNSName, _ node: Node?, fresh: Bool = false) {
-        let existed = set(name, node, fresh: fresh) != nil
-        let exists = node != nil
+    mutating func countPTR(_ name: DNSName, before: Int, after: Int) {
+        let n = (recordsByType[.ptr] ?? 0) + after - before
+        recordsByType[.ptr] = n == 0 ? nil : n
+        let existed = before > 0, exists = after > 0
         guard existed != exists else { return }
+        ptrNames += exists ? 1 : -1
         var p = name.parent
         while p != apex && !p.isRoot {
             let n = (entRefs[p] ?? 0) + (exists ? 1 : -1)
@@ -472,8 +455,9 @@ struct ZoneTree {
         }
     }
 
-    func zone(kind: Zone.Kind, soa: ResourceRecord, ttl: UInt32, insecurePodNamespaces: Set<String>? = nil, synced: Bool) -> Zone {
+    func zone(kind: Zone.Kind, soa: ResourceRecord, ttl: UInt32, insecurePodNamespaces: Set<String>? = nil, synced: Bool,
+              ptrs: PTRTable? = nil) -> Zone {
         Zone(apex: apex, kind: kind, soa: soa, nodes: nodes, insecurePodNamespaces: insecurePodNamespaces, ttl: ttl,
-             synced: synced, recordsByType: recordsByType)
+             synced: synced, recordsByType: recordsByType, ptrs: ptrs, ptrNames: ptrNames)
     }
 }

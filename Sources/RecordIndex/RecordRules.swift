@@ -88,13 +88,6 @@ struct RecordRules {
         try? DNSName(labels: [service.name, service.namespace], suffix: svcSuffix(zone))
     }
 
-    /// A PTR's target: the Service's name for a ClusterIP, `<hostname>.<svc>` for an endpoint.
-    func ptrTarget(_ service: ObjectName, hostname: String?) -> DNSName? {
-        guard let primary = options.clusterDomains.first, let svcName = serviceName(service, zone: primary) else { return nil }
-        guard let hostname else { return svcName }
-        return (try? DNSName(labels: [hostname], suffix: svcName)) ?? svcName
-    }
-
     /// The names that exist in every cluster zone whatever the objects: the apex (SOA, NS), `svc`,
     /// `pod`, `dns-version` (S6) and the NS target's glue (D4).
     func fixedClusterNodes(_ zone: DNSName) -> [DNSName: Node] {
@@ -255,7 +248,7 @@ struct RecordRules {
 }
 
 /// One PTR a Service asks for: `ip` should point at the Service (a ClusterIP: no hostname) or
-/// at `<hostname>.<svc>` (an endpoint). Names are rebuilt when the PTR changes, not kept.
+/// at `<hostname>.<svc>` (an endpoint). `PTRTable` keeps who asks, not the names.
 struct PTRContribution: Hashable {
     var ip: IPAddress
     var hostname: String?

@@ -28,7 +28,7 @@ public final class Snapshot: Sendable {
         s.records = 0
         s.recordsByType = [:]
         for zone in zones {
-            s.names += zone.nodes.count
+            s.names += zone.nameCount
             for (type, n) in zone.recordsByType {
                 s.records += n
                 s.recordsByType[type, default: 0] += n

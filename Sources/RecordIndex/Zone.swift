@@ -322,13 +322,20 @@ public struct Zone: Sendable {
     public let recordsByType: [RecordType: Int]
     /// `soa` in uncompressed wire form, owner included: what a negative answer copies.
     public let soaWire: [UInt8]
+    /// A reverse zone's PTRs, which are not in `nodes` (`PTRTable`): the table is shared by every
+    /// reverse zone, each serving the addresses whose names fall below its apex.
+    public let ptrs: PTRTable?
+    /// Names of `ptrs` below the apex.
+    let ptrNames: Int
 
     public init(apex: DNSName, kind: Kind, soa: ResourceRecord, nodes: NodeMap, insecurePodNamespaces: Set<String>? = nil,
-                ttl: UInt32, synced: Bool = true, recordsByType: [RecordType: Int]? = nil) {
+                ttl: UInt32, synced: Bool = true, recordsByType: [RecordType: Int]? = nil, ptrs: PTRTable? = nil, ptrNames: Int = 0) {
         self.apex = apex
         self.kind = kind
         self.soa = soa
         self.nodes = nodes
+        self.ptrs = ptrs
+        self.ptrNames = ptrNames
         self.insecurePodNamespaces = insecurePodNamespaces
         self.ttl = ttl
         self.synced = synced
@@ -340,9 +347,35 @@ public struct Zone: Sendable {
         }
     }
 
+    /// The node of `name`, which must be in this zone: from `nodes`, or a PTR built from `ptrs`.
+    public func node(_ name: DNSName) -> Node? {
+        if let node = nodes[name] { return node }
+        guard let ptrs, name != apex, let key = PTRTable.Key(reverseName: name) else { return nil }
+        return ptrs.node(for: key, name: key.address.reverseName)
+    }
+
+    /// Whether `ptrs` has the name in `bytes[range]` (below the apex, not in `nodes`).
+    public func hasPTR(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) -> Bool {
+        guard let ptrs, let key = PTRTable.Key(reverseName: bytes, range) else { return false }
+        return ptrs.entries[key] != nil
+    }
+
+    /// Names that exist in the zone.
+    public var nameCount: Int { nodes.count + ptrNames }
+
+    /// Every node of the zone, PTRs built, in no particular order (`check` and tests).
+    public var allNodes: [Node] {
+        guard let ptrs else { return nodes.all }
+        return nodes.all + ptrs.addresses.compactMap { ip in
+            let name = ip.reverseName
+            guard name != apex, name.isSubdomain(of: apex) else { return nil }
+            return ptrs.node(for: PTRTable.Key(ip), name: name)
+        }
+    }
+
     /// Every record of the zone in name order: what `clusterdns check` prints.
     public func allRecords() -> [ResourceRecord] {
-        let sorted = nodes.all.sorted { Zone.canonicalLess($0.name, $1.name) }
+        let sorted = allNodes.sorted { Zone.canonicalLess($0.name, $1.name) }
         var out: [ResourceRecord] = []
         for node in sorted {
             for set in node.rrsets { out += set.records }

@@ -88,6 +88,19 @@ import TestSupport
             authority: "in-addr.arpa. 5 IN SOA ns.dns.in-addr.arpa. hostmaster.in-addr.arpa. 0 7200 1800 86400 5"))
     }
 
+    // RFC 1035 §3.5: an octet of the reverse name is its decimal value, so `01.0.0.10` is not
+    // 10.0.0.1's name, and a name one label short or long is no address's: NXDOMAIN, or NODATA
+    // for the empty non-terminal above the PTRs (RFC 8020). Other types at a PTR's name: NODATA.
+    @Test func ptrNamesAreExact() async throws {
+        let soa = "in-addr.arpa. 5 IN SOA ns.dns.in-addr.arpa. hostmaster.in-addr.arpa. 0 7200 1800 86400 5"
+        for name in ["01.0.0.10.in-addr.arpa.", "x.1.0.0.10.in-addr.arpa.", "256.0.0.10.in-addr.arpa."] {
+            try await w.check(Case(name, .ptr, rcode: .nxDomain, authority: soa), sockets: false)
+        }
+        try await w.check(Case("0.0.10.in-addr.arpa.", .ptr, authority: soa), sockets: false)
+        try await w.check(Case("1.0.0.10.IN-ADDR.ARPA.", .a, authority: soa))
+        try await w.check(Case("1.0.0.10.IN-ADDR.ARPA.", .ptr, answer: "1.0.0.10.IN-ADDR.ARPA. 5 IN PTR svc1.testns.svc.cluster.local."))
+    }
+
     // Extension (coredns-kubernetes.md §4 items 1–2): endpoint names and PTRs under ClusterIP Services.
     @Test func ext_endpointNamesUnderClusterIP() async throws {
         try await w.check(Case("ep1a.svc1.testns.svc.cluster.local.", .a, answer: "ep1a.svc1.testns.svc.cluster.local. 5 IN A 172.0.0.2"))

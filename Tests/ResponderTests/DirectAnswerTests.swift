@@ -27,7 +27,7 @@ import TestSupport
         let ednsVariants: [EDNS?] = [nil, EDNS(udpPayloadSize: 1232), EDNS(udpPayloadSize: 512, dnssecOK: true),
                                      EDNS(udpPayloadSize: 4096, options: [.init(code: EDNS.cookieOption, data: Array(repeating: 7, count: 8))])]
         for zone in snapshot.zones {
-            for node in zone.nodes.all {
+            for node in zone.allNodes {
                 let base = node.name.description
                 let mixed = String(base.enumerated().map { $0.offset % 2 == 0 ? Character($0.element.uppercased()) : $0.element })
                 for name in [base, mixed, "svc1.testns.svc." + base, "nosuchchild." + base] {

@@ -13,10 +13,11 @@ public enum IndexComparison {
         if a.stats != b.stats { out.append("stats \(a.stats) vs \(b.stats)") }
         guard a.zones.count == b.zones.count else { return out + ["\(a.zones.count) zones vs \(b.zones.count)"] }
         for (za, zb) in zip(a.zones, b.zones) {
-            let names = Set(za.nodes.all.map(\.name)).union(zb.nodes.all.map(\.name))
-            for name in names where za.nodes[name] != zb.nodes[name] {
-                out.append("\(name) is \(String(describing: za.nodes[name]?.rrsets)) incrementally, \(String(describing: zb.nodes[name]?.rrsets)) from scratch")
+            let names = Set(za.allNodes.map(\.name)).union(zb.allNodes.map(\.name))
+            for name in names where za.node(name) != zb.node(name) {
+                out.append("\(name) is \(String(describing: za.node(name)?.rrsets)) incrementally, \(String(describing: zb.node(name)?.rrsets)) from scratch")
             }
+            if za.nameCount != zb.nameCount { out.append("names of \(za.apex): \(za.nameCount) vs \(zb.nameCount)") }
             if za.recordsByType != zb.recordsByType { out.append("record counts of \(za.apex): \(za.recordsByType) vs \(zb.recordsByType)") }
             if za.insecurePodNamespaces != zb.insecurePodNamespaces {
                 out.append("pod namespaces of \(za.apex): \(String(describing: za.insecurePodNamespaces)) vs \(String(describing: zb.insecurePodNamespaces))")
@@ -25,7 +26,7 @@ public enum IndexComparison {
         let sa = Snapshot(zones: a.zones, stats: a.stats), sb = Snapshot(zones: b.zones, stats: b.stats)
         var asked = Set<DNSName>()
         for zone in a.zones + b.zones {
-            for name in zone.nodes.all.map(\.name) {
+            for name in zone.allNodes.map(\.name) {
                 var p = name
                 while !p.isRoot && asked.insert(p).inserted { p = p.parent }
                 if let child = try? DNSName(labels: ["x"], suffix: name) { asked.insert(child) }
