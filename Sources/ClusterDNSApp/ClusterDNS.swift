@@ -324,11 +324,12 @@ struct ListenError: Error, CustomStringConvertible {
 
 /// SIGTERM and SIGINT as an async sequence of their names. The signals are ignored by the
 /// default handler from creation on, so a second one during lame duck does not kill the process.
-/// `@unchecked`: the sources are only kept alive after `init`, never touched.
-final class SignalStream: AsyncSequence, @unchecked Sendable {
+final class SignalStream: AsyncSequence, Sendable {
     typealias Element = String
     private let stream: AsyncStream<String>
-    private let sources: [DispatchSourceSignal]
+    /// Kept alive, never touched after `init`; behind a lock because dispatch sources are not
+    /// `Sendable`.
+    private let sources: Mutex<[any DispatchSourceSignal]>
 
     init() {
         let (stream, continuation) = AsyncStream<String>.makeStream()
@@ -342,7 +343,7 @@ final class SignalStream: AsyncSequence, @unchecked Sendable {
             source.resume()
             sources.append(source)
         }
-        self.sources = sources
+        self.sources = Mutex(sources)
     }
 
     func makeAsyncIterator() -> AsyncStream<String>.Iterator { stream.makeAsyncIterator() }

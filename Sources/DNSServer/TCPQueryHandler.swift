@@ -218,3 +218,7 @@ final class TCPQueryHandler: ChannelInboundHandler {
         written.futureResult.whenComplete { _ in channel.close(promise: nil) }
     }
 }
+
+/// Bound to its channel's event loop: never shared across threads.
+@available(*, unavailable)
+extension TCPQueryHandler: Sendable {}

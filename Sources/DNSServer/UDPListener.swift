@@ -39,7 +39,7 @@ final class UDPListener: Sendable {
     /// How often an idle thread wakes to see whether it should stop.
     static let idleWakeMilliseconds: Int32 = 200
 
-    private struct Shared: @unchecked Sendable {
+    private struct Shared: Sendable {
         let processor: QueryProcessor
         let store: SnapshotStore
         let counters: ServerCounters
@@ -216,7 +216,7 @@ final class UDPListener: Sendable {
         }
     }
 
-    private struct Address: @unchecked Sendable {
+    private struct Address: Sendable {
         var storage: sockaddr_storage
         var length: Int32
     }

@@ -243,3 +243,11 @@ final class TCPReplyHandler: ChannelInboundHandler {
         context.close(promise: nil)
     }
 }
+
+/// Bound to its channel's event loop: never shared across threads.
+@available(*, unavailable)
+extension UDPReplyHandler: Sendable {}
+
+/// Bound to its channel's event loop: never shared across threads.
+@available(*, unavailable)
+extension TCPReplyHandler: Sendable {}

@@ -1,5 +1,6 @@
 import FileContents
 import Foundation
+import Synchronization
 import Yams
 
 /// Where the API server is and how to prove who we are: in-cluster (the ServiceAccount's token
@@ -137,10 +138,12 @@ public struct KubeCredentials: Sendable {
 
 /// The bearer token, re-read when its file changes (mtime or size), so a rotated token is used
 /// from the next request on.
-final class TokenCache: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stamp: (Date, Int)?
-    private var value: String?
+final class TokenCache: Sendable {
+    private struct Read {
+        var stamp: (Date, Int)?
+        var value: String?
+    }
+    private let read = Mutex(Read())
     let source: KubeCredentials.Token
 
     init(_ source: KubeCredentials.Token) { self.source = source }
@@ -150,17 +153,17 @@ final class TokenCache: @unchecked Sendable {
         case .none: return nil
         case .literal(let t): return t
         case .file(let path):
-            lock.lock()
-            defer { lock.unlock() }
-            let attrs = try? FileManager.default.attributesOfItem(atPath: path)
-            let now = ((attrs?[.modificationDate] as? Date) ?? .distantPast, (attrs?[.size] as? Int) ?? -1)
-            if stamp == nil || stamp! != now || value == nil {
-                if let t = FileContents.text(path) {
-                    value = t.trimmingCharacters(in: .whitespacesAndNewlines)
-                    stamp = now
+            return read.withLock { read in
+                let attrs = try? FileManager.default.attributesOfItem(atPath: path)
+                let now = ((attrs?[.modificationDate] as? Date) ?? .distantPast, (attrs?[.size] as? Int) ?? -1)
+                if read.stamp == nil || read.stamp! != now || read.value == nil {
+                    if let t = FileContents.text(path) {
+                        read.value = t.trimmingCharacters(in: .whitespacesAndNewlines)
+                        read.stamp = now
+                    }
                 }
+                return read.value
             }
-            return value
         }
     }
 }

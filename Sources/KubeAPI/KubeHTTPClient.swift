@@ -179,3 +179,7 @@ final class ResponseHandler: ChannelInboundHandler {
         }
     }
 }
+
+/// Bound to its channel's event loop: never shared across threads.
+@available(*, unavailable)
+extension ResponseHandler: Sendable {}

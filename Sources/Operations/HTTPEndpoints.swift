@@ -111,3 +111,7 @@ final class RouteHandler: ChannelInboundHandler {
         }
     }
 }
+
+/// Bound to its channel's event loop: never shared across threads.
+@available(*, unavailable)
+extension RouteHandler: Sendable {}
