@@ -11,10 +11,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
-lsan=$(ldconfig -p | awk '/liblsan\.so\.0 /{print $NF; exit}')
+# awk reads ldconfig's whole output: leaving at the first match would end ldconfig with SIGPIPE,
+# which pipefail turns into a failure once the cache outgrows a pipe's buffer.
+find_lsan() { ldconfig -p | awk '/liblsan\.so\.0 / && !found { found = $NF } END { print found }'; }
+lsan=$(find_lsan)
 if [ -z "$lsan" ]; then
   apt-get update -q && apt-get install -y -q liblsan0
-  lsan=$(ldconfig -p | awk '/liblsan\.so\.0 /{print $NF; exit}')
+  lsan=$(find_lsan)
 fi
 swift build --build-tests
 tests=.build/debug/ClusterDNSPackageTests.xctest
