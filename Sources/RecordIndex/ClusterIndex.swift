@@ -61,11 +61,15 @@ public struct ClusterIndex {
     struct ServiceOutput: Equatable {
         /// Names written, per cluster zone, by their NodeMap hash (8 bytes, not a name each).
         var names: [[UInt64]]
-        var ptrs: [PTRContribution]
+        /// The addresses whose PTR this Service asks for: all it takes to take its askers back
+        /// out of `ptrs`. IPv4 packed in 4 bytes each (a contribution with its hostname took 32,
+        /// and there is one per endpoint in the cluster).
+        var ptrV4: [UInt32]
+        var ptrV6: [PTRTable.Key]
         var endpoints: Int
         var counted: Bool
 
-        static let empty = ServiceOutput(names: [], ptrs: [], endpoints: 0, counted: false)
+        static let empty = ServiceOutput(names: [], ptrV4: [], ptrV6: [], endpoints: 0, counted: false)
     }
 
     public init(options: IndexOptions, serial: UInt32 = 1) {
@@ -286,6 +290,7 @@ public struct ClusterIndex {
         var output = ServiceOutput.empty
         var nodesPerZone: [[DNSName: Node]] = forward.map { _ in [:] }
         var serviceNames: [DNSName?] = forward.map { _ in nil }
+        var contributions: [PTRContribution] = []
         if case .service(let svc)? = store.effective(.service, key), exposed(key.namespace) {
             let ready = rules.readyAddresses(slices(for: key, svc))
             output.names = forward.map { _ in [] }
@@ -296,7 +301,11 @@ public struct ClusterIndex {
                 output.names[i] = nodes.keys.map(\.foldedHash)
                 if i == 0 {
                     output.counted = true
-                    output.ptrs = rules.servicePTRs(svc, nodes: nodes, ready: ready)
+                    contributions = rules.servicePTRs(svc, nodes: nodes, ready: ready)
+                    for c in contributions {
+                        let k = PTRTable.Key(c.ip)
+                        if k.v6 { output.ptrV6.append(k) } else { output.ptrV4.append(UInt32(k.low)) }
+                    }
                     output.endpoints = ready.count
                 }
             }
@@ -315,24 +324,22 @@ public struct ClusterIndex {
             let fresh = i >= old.names.count || old.names[i].isEmpty
             for (name, node) in nodesPerZone[i] { forward[i].set(name, node, fresh: fresh) }
         }
-        if old.ptrs != output.ptrs {
-            for c in old.ptrs { removePTR(c, of: key) }
-            for c in output.ptrs {
-                let ip = PTRTable.Key(c.ip)
-                touchPTR(ip)
-                ptrs.add(ip, PTRTable.Asker(service: key, hostname: c.hostname))
-            }
+        // The Service's askers go and come back whole: which hostname each address had is not
+        // kept, and an unchanged asker set costs a few table writes, no record work (its counts
+        // do not change).
+        for ip in old.ptrV4.map(PTRTable.Key.init(v4:)) + old.ptrV6 {
+            touchPTR(ip)
+            ptrs.remove(ip, askedBy: key)
+        }
+        for c in contributions {
+            let ip = PTRTable.Key(c.ip)
+            touchPTR(ip)
+            ptrs.add(ip, PTRTable.Asker(service: key, hostname: c.hostname))
         }
         counts.services += (output.counted ? 1 : 0) - (old.counted ? 1 : 0)
         counts.endpoints += output.endpoints - old.endpoints
         // Kept while any zone holds names of it (a name may be valid in one domain only).
         derived[key] = output.counted || output.names.contains(where: { !$0.isEmpty }) ? output : nil
-    }
-
-    mutating func removePTR(_ c: PTRContribution, of service: ObjectName) {
-        let ip = PTRTable.Key(c.ip)
-        touchPTR(ip)
-        ptrs.remove(ip, PTRTable.Asker(service: service, hostname: c.hostname))
     }
 
     /// Notes an address's PTR records before its first change since the last publish.

@@ -34,6 +34,12 @@ public struct PTRTable: Sendable {
             }
         }
 
+        init(v4: UInt32) {
+            high = 0
+            low = UInt64(v4)
+            v6 = false
+        }
+
         public var address: IPAddress {
             guard v6 else { return .v4(UInt8(low >> 24 & 0xFF), UInt8(low >> 16 & 0xFF), UInt8(low >> 8 & 0xFF), UInt8(low & 0xFF)) }
             return .v6((0..<16).map { i in UInt8(truncatingIfNeeded: (i < 8 ? high : low) >> (56 - 8 * UInt64(i % 8))) })
@@ -126,10 +132,11 @@ public struct PTRTable: Sendable {
         }
     }
 
-    mutating func remove(_ key: Key, _ asker: Asker) {
-        guard var list = entries[key]?.all, let i = list.firstIndex(of: asker) else { return }
-        list.remove(at: i)
-        entries[key] = Askers(list)
+    /// Takes every asker of `service` out of `key`'s.
+    mutating func remove(_ key: Key, askedBy service: ObjectName) {
+        guard let list = entries[key]?.all else { return }
+        let kept = list.filter { $0.service != service }
+        if kept.count != list.count { entries[key] = Askers(kept) }
     }
 
     // MARK: - Records
