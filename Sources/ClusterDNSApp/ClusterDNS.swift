@@ -11,7 +11,9 @@ import NIOPosix
 import Operations
 import Prometheus
 import RecordIndex
+import ServiceLifecycle
 import Synchronization
+import UnixSignals
 
 /// The running server: sources → snapshot store → listeners, plus the operator's endpoints. The
 /// one place where the long-running parts are composed (DESIGN.md).
@@ -35,31 +37,29 @@ public final class ClusterDNS: Sendable {
     /// Binds the operations endpoints, loads the data, binds DNS, then serves until SIGTERM or
     /// SIGINT. Shutdown is a lame duck: `/ready` turns 503 at once, DNS keeps answering for
     /// `--lameduck`, then the listeners close (answers in flight are written) and this returns.
+    ///
+    /// Composed as a `ServiceGroup` (swift-service-lifecycle) of two services: the index, which
+    /// applies what the sources deliver, and `Serving` (endpoints, sources, listeners), whose
+    /// graceful shutdown is the lame duck. SIGTERM and SIGINT shut the group down gracefully;
+    /// the services stop in reverse order, so the index outlives the listeners.
     public func run() async throws {
         // Two arenas: builds on pool threads otherwise each keep their own freed memory.
         csm_limit_arenas(2)
-        let signals = SignalStream()
+        // The signals reach the group's handlers only: their default action would end the
+        // process in the middle of a load or of the lame duck.
+        for sig in [SIGTERM, SIGINT] { signal(sig, SIG_IGN) }
         let ops = configuration.operations
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let dnsMetrics = DNSMetrics(registry: metrics.registry, recordQueries: ops.metrics != nil)
-        let forwarding = try ForwardingSetup.resolve(configuration, logger: logger)
         let server: CurrentServer
         do {
+            let forwarding = try ForwardingSetup.resolve(configuration, logger: logger)
             server = CurrentServer(try DNSServer(configuration: configuration.server, store: store, group: group, metrics: dnsMetrics,
                                                  forwarding: forwarding, logger: logger))
         } catch {
             try? await group.shutdownGracefully()
             throw error
         }
-        let http = HTTPEndpoints(group: group, logger: logger)
-        var background: [Task<Void, Never>] = []
-        func shutdown() async {
-            for t in background { t.cancel() }
-            await server.current.stop()
-            await http.stop()
-            try? await group.shutdownGracefully()
-        }
-
         let kubeReadiness = configuration.kubernetes.map { _ in KubeReadiness(readiness: readiness, metrics: metrics) }
         let logger = self.logger
         let index = IndexService(options: configuration.index, store: store, metrics: IndexMetrics(app: metrics), logger: logger,
@@ -68,69 +68,120 @@ public final class ClusterDNS: Sendable {
             logger.info("kubernetes synced: cluster zones answer from the API")
             kubeReadiness?.published()
         })
-        background.append(Task { await index.run() })
-        // hosts files with `reload`; a Corefile reload replaces them with the new plugins' own.
-        let hostsReloads = configuration.server.plugins?.startReloading(logger: logger) ?? []
-        if corefile?.load.reload == nil { background += hostsReloads }
+        let serving = Serving(app: self, server: server, http: HTTPEndpoints(group: group, logger: logger), index: index,
+                              group: group, dnsMetrics: dnsMetrics, kubeReadiness: kubeReadiness)
+        let services = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: [.init(service: IndexRunner(index: index)), .init(service: serving)],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
-            // HTTP first: /health answers and /ready says "loading" while the data loads, and
-            // stays 503 until the DNS listeners are bound (a source may sync before that).
-            readiness.notReady("dns", "listeners not bound yet")
-            try await startHTTP(http, server: server)
-            let directory = configuration.zonesDirectory.map(ManifestDirectory.init(root:))
-            if let kube = configuration.kubernetes, let kubeReadiness {
-                background.append(try startKubernetes(kube, group: group, index: index, readiness: kubeReadiness))
-            }
-            if let directory {
-                readiness.notReady("zones", "loading \(directory.root)")
-                // The first load must succeed as a directory; bad files inside are reported, not fatal.
-                try await refresh(directory, index, first: true)
-            } else {
-                await index.flush()
-            }
-            try await server.current.start()
-            readiness.ready("dns")
-            if let corefile, let every = corefile.load.reload {
-                background.append(Task {
-                    await reloading(corefile, every: every, server: server, group: group, metrics: dnsMetrics, hostsReloads: hostsReloads)
-                })
-            }
-            if let directory {
-                background.append(Task {
-                    while !Task.isCancelled {
-                        try? await Task.sleep(for: configuration.reloadInterval)
-                        do {
-                            try await refresh(directory, index, first: false)
-                        } catch {
-                            metrics.reloadError("zones")
-                            readiness.degraded("zones", "\(error)")
-                            logger.error("zones directory unreadable; still serving the last good data", metadata: ["error": "\(error)"])
-                        }
-                    }
-                })
-            }
-            background.append(Task { await summarise(server, every: ops.summaryInterval) })
+            try await services.run()
         } catch {
-            await shutdown()
+            try? await group.shutdownGracefully()
             throw error
         }
+        try? await group.shutdownGracefully()
+        logger.info("stopped")
+    }
 
-        var next = signals.makeAsyncIterator()
-        let signal = await next.next() ?? "end"
-        readiness.enterLameDuck()
-        if ops.lameDuck > .zero {
-            logger.info("lame duck: /ready is 503, still answering DNS", metadata: ["signal": "\(signal)", "seconds": "\(ops.lameDuck.components.seconds)"])
-            // A second signal ends the wait early.
-            await withTaskGroup(of: Void.self) { g in
-                g.addTask { try? await Task.sleep(for: ops.lameDuck) }
-                g.addTask { _ = await signals.first { _ in true } }
-                await g.next()
-                g.cancelAll()
+    /// The index as a service: it applies and publishes until the group shuts down.
+    struct IndexRunner: Service {
+        let index: IndexService
+        func run() async throws {
+            await cancelWhenGracefulShutdown { await index.run() }
+        }
+    }
+
+    /// The operations endpoints, the sources and the DNS listeners, brought up in order (HTTP
+    /// first, so /health answers and /ready says "loading" while the data loads; DNS once it is
+    /// loaded), served until the group shuts down gracefully, then the lame duck.
+    struct Serving: Service {
+        let app: ClusterDNS
+        let server: CurrentServer
+        let http: HTTPEndpoints
+        let index: IndexService
+        let group: MultiThreadedEventLoopGroup
+        let dnsMetrics: DNSMetrics
+        let kubeReadiness: KubeReadiness?
+
+        func run() async throws {
+            let configuration = app.configuration, readiness = app.readiness, logger = app.logger
+            let ops = configuration.operations
+            // Sources and periodic work: cancelled at shutdown, not waited for, so a list request
+            // in flight to a slow API server cannot hold up the exit.
+            var background: [Task<Void, Never>] = []
+            // hosts files with `reload`; a Corefile reload replaces them with the new plugins' own.
+            let hostsReloads = configuration.server.plugins?.startReloading(logger: logger) ?? []
+            if app.corefile?.load.reload == nil { background += hostsReloads }
+            func stop() async {
+                for t in background { t.cancel() }
+                await server.current.stop()
+                await http.stop()
+            }
+            do {
+                // /ready stays 503 until the DNS listeners are bound (a source may sync before that).
+                readiness.notReady("dns", "listeners not bound yet")
+                try await app.startHTTP(http, server: server)
+                let directory = configuration.zonesDirectory.map(ManifestDirectory.init(root:))
+                if let kube = configuration.kubernetes, let kubeReadiness {
+                    background.append(try app.startKubernetes(kube, group: group, index: index, readiness: kubeReadiness))
+                }
+                if let directory {
+                    readiness.notReady("zones", "loading \(directory.root)")
+                    // The first load must succeed as a directory; bad files inside are reported, not fatal.
+                    try await app.refresh(directory, index, first: true)
+                } else {
+                    await index.flush()
+                }
+                try await server.current.start()
+                readiness.ready("dns")
+                if let corefile = app.corefile, let every = corefile.load.reload {
+                    let (server, group, dnsMetrics) = (server, group, dnsMetrics)
+                    background.append(Task {
+                        await app.reloading(corefile, every: every, server: server, group: group, metrics: dnsMetrics, hostsReloads: hostsReloads)
+                    })
+                }
+                if let directory {
+                    let index = index
+                    background.append(Task { await app.poll(directory, index) })
+                }
+                let server = server
+                background.append(Task { await app.summarise(server, every: ops.summaryInterval) })
+            } catch {
+                await stop()
+                throw error
+            }
+
+            // Serving, until SIGTERM or SIGINT (or the group is cancelled).
+            try? await gracefulShutdown()
+            readiness.enterLameDuck()
+            if ops.lameDuck > .zero && !Task.isCancelled {
+                logger.info("lame duck: /ready is 503, still answering DNS", metadata: ["seconds": "\(ops.lameDuck.components.seconds)"])
+                // Another signal ends the wait early (the group has taken the first).
+                let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
+                await withTaskGroup(of: Void.self) { g in
+                    g.addTask { try? await Task.sleep(for: ops.lameDuck) }
+                    g.addTask { for await _ in signals { return } }
+                    await g.next()
+                    g.cancelAll()
+                }
+            }
+            logger.info("shutting down")
+            await stop()
+        }
+    }
+
+    /// Re-reads the zones directory every `--reload` interval, until cancelled.
+    func poll(_ directory: ManifestDirectory, _ index: IndexService) async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: configuration.reloadInterval)
+            do {
+                try await refresh(directory, index, first: false)
+            } catch {
+                metrics.reloadError("zones")
+                readiness.degraded("zones", "\(error)")
+                logger.error("zones directory unreadable; still serving the last good data", metadata: ["error": "\(error)"])
             }
         }
-        logger.info("shutting down", metadata: ["signal": "\(signal)"])
-        await shutdown()
-        logger.info("stopped")
     }
 
     func startHTTP(_ http: HTTPEndpoints, server current: CurrentServer) async throws {
@@ -320,33 +371,6 @@ struct ListenError: Error, CustomStringConvertible {
     var endpoint: ServeConfiguration.Operations.Endpoint
     var error: Error
     var description: String { "cannot listen on \(endpoint) for \(what): \(error)" }
-}
-
-/// SIGTERM and SIGINT as an async sequence of their names. The signals are ignored by the
-/// default handler from creation on, so a second one during lame duck does not kill the process.
-final class SignalStream: AsyncSequence, Sendable {
-    typealias Element = String
-    private let stream: AsyncStream<String>
-    /// Kept alive, never touched after `init`; behind a lock because dispatch sources are not
-    /// `Sendable`.
-    private let sources: Mutex<[any DispatchSourceSignal]>
-
-    init() {
-        let (stream, continuation) = AsyncStream<String>.makeStream()
-        self.stream = stream
-        let queue = DispatchQueue(label: "clusterdns.signals")
-        var sources: [DispatchSourceSignal] = []
-        for (sig, name) in [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT")] {
-            signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: queue)
-            source.setEventHandler { continuation.yield(name) }
-            source.resume()
-            sources.append(source)
-        }
-        self.sources = Mutex(sources)
-    }
-
-    func makeAsyncIterator() -> AsyncStream<String>.Iterator { stream.makeAsyncIterator() }
 }
 
 extension Duration {
