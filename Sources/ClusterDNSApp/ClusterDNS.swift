@@ -40,14 +40,17 @@ public final class ClusterDNS: Sendable {
     ///
     /// Composed as a `ServiceGroup` (swift-service-lifecycle) of two services: the index, which
     /// applies what the sources deliver, and `Serving` (endpoints, sources, listeners), whose
-    /// graceful shutdown is the lame duck. SIGTERM and SIGINT shut the group down gracefully;
-    /// the services stop in reverse order, so the index outlives the listeners.
+    /// graceful shutdown is the lame duck. The first SIGTERM or SIGINT shuts the group down
+    /// gracefully; the services stop in reverse order, so the index outlives the listeners.
     public func run() async throws {
+        // The signals are trapped before anything else: one arriving while the server starts is
+        // kept and acted on once it runs. (Trapped only later, with the default action set aside,
+        // a signal in between was lost and the server never stopped.)
+        let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
+        // Signals after the first, for the lame duck: each one cuts it short.
+        let (further, furtherSignals) = AsyncStream<Void>.makeStream()
         // Two arenas: builds on pool threads otherwise each keep their own freed memory.
         csm_limit_arenas(2)
-        // The signals reach the group's handlers only: their default action would end the
-        // process in the middle of a load or of the lame duck.
-        for sig in [SIGTERM, SIGINT] { signal(sig, SIG_IGN) }
         let ops = configuration.operations
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let dnsMetrics = DNSMetrics(registry: metrics.registry, recordQueries: ops.metrics != nil)
@@ -69,12 +72,26 @@ public final class ClusterDNS: Sendable {
             kubeReadiness?.published()
         })
         let serving = Serving(app: self, server: server, http: HTTPEndpoints(group: group, logger: logger), index: index,
-                              group: group, dnsMetrics: dnsMetrics, kubeReadiness: kubeReadiness)
+                              group: group, dnsMetrics: dnsMetrics, kubeReadiness: kubeReadiness, furtherSignals: further)
         let services = ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: [.init(service: IndexRunner(index: index)), .init(service: serving)],
-            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            services: [.init(service: IndexRunner(index: index)), .init(service: serving)], logger: logger))
         do {
-            try await services.run()
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask {
+                    var first = true
+                    for await signal in signals {
+                        if first {
+                            logger.info("shutting down gracefully", metadata: ["signal": "\(signal)"])
+                            await services.triggerGracefulShutdown()
+                            first = false
+                        } else {
+                            furtherSignals.yield()
+                        }
+                    }
+                }
+                try await services.run()
+                tasks.cancelAll()
+            }
         } catch {
             try? await group.shutdownGracefully()
             throw error
@@ -102,6 +119,7 @@ public final class ClusterDNS: Sendable {
         let group: MultiThreadedEventLoopGroup
         let dnsMetrics: DNSMetrics
         let kubeReadiness: KubeReadiness?
+        let furtherSignals: AsyncStream<Void>
 
         func run() async throws {
             let configuration = app.configuration, readiness = app.readiness, logger = app.logger
@@ -156,11 +174,11 @@ public final class ClusterDNS: Sendable {
             readiness.enterLameDuck()
             if ops.lameDuck > .zero && !Task.isCancelled {
                 logger.info("lame duck: /ready is 503, still answering DNS", metadata: ["seconds": "\(ops.lameDuck.components.seconds)"])
-                // Another signal ends the wait early (the group has taken the first).
-                let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
+                // Another signal ends the wait early.
+                let further = furtherSignals
                 await withTaskGroup(of: Void.self) { g in
                     g.addTask { try? await Task.sleep(for: ops.lameDuck) }
-                    g.addTask { for await _ in signals { return } }
+                    g.addTask { for await _ in further { return } }
                     await g.next()
                     g.cancelAll()
                 }
