@@ -137,6 +137,7 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
     }
 
     static let hex = Array("0123456789abcdef".utf8)
-    static let inAddrArpa: [UInt8] = [7] + Array("in-addr".utf8) + [4] + Array("arpa".utf8) + [0]
-    static let ip6Arpa: [UInt8] = [3] + Array("ip6".utf8) + [4] + Array("arpa".utf8) + [0]
+    /// `in-addr.arpa.` and `ip6.arpa.` in wire form: the tails of every reverse name.
+    public static let inAddrArpa: [UInt8] = [7] + Array("in-addr".utf8) + [4] + Array("arpa".utf8) + [0]
+    public static let ip6Arpa: [UInt8] = [3] + Array("ip6".utf8) + [4] + Array("arpa".utf8) + [0]
 }

@@ -290,7 +290,7 @@ public struct ClusterIndex {
         var output = ServiceOutput.empty
         var nodesPerZone: [[DNSName: Node]] = forward.map { _ in [:] }
         var serviceNames: [DNSName?] = forward.map { _ in nil }
-        var contributions: [PTRContribution] = []
+        var asked: [(ip: PTRTable.Key, hostname: String?)] = []
         if case .service(let svc)? = store.effective(.service, key), exposed(key.namespace) {
             let ready = rules.readyAddresses(slices(for: key, svc))
             output.names = forward.map { _ in [] }
@@ -301,9 +301,8 @@ public struct ClusterIndex {
                 output.names[i] = nodes.keys.map(\.foldedHash)
                 if i == 0 {
                     output.counted = true
-                    contributions = rules.servicePTRs(svc, nodes: nodes, ready: ready)
-                    for c in contributions {
-                        let k = PTRTable.Key(c.ip)
+                    asked = rules.servicePTRs(svc, nodes: nodes, ready: ready).map { (PTRTable.Key($0.ip), $0.hostname) }
+                    for (k, _) in asked {
                         if k.v6 { output.ptrV6.append(k) } else { output.ptrV4.append(UInt32(k.low)) }
                     }
                     output.endpoints = ready.count
@@ -331,10 +330,9 @@ public struct ClusterIndex {
             touchPTR(ip)
             ptrs.remove(ip, askedBy: key)
         }
-        for c in contributions {
-            let ip = PTRTable.Key(c.ip)
+        for (ip, hostname) in asked {
             touchPTR(ip)
-            ptrs.add(ip, PTRTable.Asker(service: key, hostname: c.hostname))
+            ptrs.add(ip, PTRTable.Asker(service: key, hostname: hostname))
         }
         counts.services += (output.counted ? 1 : 0) - (old.counted ? 1 : 0)
         counts.endpoints += output.endpoints - old.endpoints

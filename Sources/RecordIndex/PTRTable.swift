@@ -64,7 +64,7 @@ public struct PTRTable: Sendable {
             }
             guard let first = label() else { return nil }
             if first.count == 1, i < range.upperBound, bytes[i] == 1, PTRTable.nibble(bytes[first.lowerBound]) != nil,
-               range.count == 32 * 2 + PTRTable.ip6Arpa.count {
+               range.count == 32 * 2 + IPAddress.ip6Arpa.count {
                 // 32 nibbles, lowest first.
                 var high: UInt64 = 0, low: UInt64 = 0
                 var r: Range<Int>? = first
@@ -73,7 +73,7 @@ public struct PTRTable: Sendable {
                     if k < 16 { low |= UInt64(v) << (4 * UInt64(k)) } else { high |= UInt64(v) << (4 * UInt64(k - 16)) }
                     if k < 31 { r = label() }
                 }
-                guard isTail(PTRTable.ip6Arpa) else { return nil }
+                guard isTail(IPAddress.ip6Arpa) else { return nil }
                 self.high = high
                 self.low = low
                 v6 = true
@@ -86,7 +86,7 @@ public struct PTRTable: Sendable {
                 value |= UInt64(octet) << (8 * UInt64(k))
                 if k < 3 { r = label() }
             }
-            guard isTail(PTRTable.inAddrArpa) else { return nil }
+            guard isTail(IPAddress.inAddrArpa) else { return nil }
             high = 0
             low = value
             v6 = false
@@ -231,9 +231,6 @@ public struct PTRTable: Sendable {
         }
         return .one(count: i)
     }
-
-    static let inAddrArpa: [UInt8] = [7] + Array("in-addr".utf8) + [4] + Array("arpa".utf8) + [0]
-    static let ip6Arpa: [UInt8] = [3] + Array("ip6".utf8) + [4] + Array("arpa".utf8) + [0]
 
     static func nibble(_ b: UInt8) -> UInt8? {
         switch b {
