@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "DNSResponder", dependencies: ["DNSWire", "RecordIndex"]),
         // Names outside our zones: upstreams over UDP/TCP, health, loops, and the cache.
         .target(name: "Forwarding", dependencies: [
-            "DNSWire", "DNSResponder",
+            "DNSWire",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),

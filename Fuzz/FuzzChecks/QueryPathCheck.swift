@@ -166,7 +166,7 @@ public enum QueryPathCheck {
         switch outcome {
         case .reply(let b, let i): (bytes, info) = (b, i)
         case .drop(let reason): throw CheckFailure("\(what): a query was dropped (\(reason))")
-        case .forward(let request): throw CheckFailure("\(what): forwarded without forwarding: \(request)")
+        case .handOff(let request): throw CheckFailure("\(what): handed off without forwarding: \(request)")
         }
 
         let reply: Message

@@ -36,13 +36,15 @@ public struct QueryProcessor: Sendable {
     public enum Outcome: Sendable, Equatable {
         case reply([UInt8], ReplyInfo)
         case drop(DropReason)
-        /// Not answerable from the snapshot: the forwarder finishes it (`reply(to:with:)`).
-        case forward(ForwardRequest)
+        /// Not ours: a name outside our zones (or an out-of-zone CNAME target), with whatever our
+        /// zones already answered. Whoever asks elsewhere finishes it (`reply(to:with:)`).
+        case handOff(Handoff)
     }
 
-    /// A query admitted and decided, waiting for an upstream answer: everything needed to write
-    /// the reply later, on any thread.
-    public struct ForwardRequest: Sendable, Equatable {
+    /// A query admitted and decided that our data does not finish: the name to ask elsewhere,
+    /// the CNAME prefix already answered, and everything needed to write the reply later, on
+    /// any thread. The responder knows nothing of upstreams or caches.
+    public struct Handoff: Sendable, Equatable {
         public var header: Header
         public var question: Question
         /// The question as the client sent it, echoed verbatim (its case, DNS 0x20).
@@ -51,7 +53,7 @@ public struct QueryProcessor: Sendable {
         /// Largest reply for this client and transport.
         public var limit: Int
         public var transport: Transport
-        /// The name to resolve upstream: the question's, or an ExternalName's out-of-zone target.
+        /// The name to ask elsewhere: the question's, or an ExternalName's out-of-zone target.
         public var target: DNSName
         /// The CNAME chain already answered from our zones, written before what comes back.
         public var prefix: Answer?
@@ -62,15 +64,15 @@ public struct QueryProcessor: Sendable {
         /// the upstream is the one of the name the client asked (its server block's).
         public var rewrite: ResponseRewrite?
 
-        /// The upstream question: the target, with the client's type and class.
-        public var upstreamQuestion: Question {
+        /// The question to ask elsewhere: the target, with the client's type and class.
+        public var targetQuestion: Question {
             Question(name: target, type: question.type, recordClass: question.recordClass)
         }
     }
 
     /// The largest UDP answer we send whatever the client offers (`--udp-size`, DNS Flag Day 2020).
     public var udpSize: Int
-    /// Whether names outside our zones are forwarded (`.forward`) or REFUSED.
+    /// Whether names outside our zones are handed off (`.handOff`) or REFUSED.
     public var forwarding: Bool
     /// Walk a pod's search path for it (`--autopath`, `Responder.autopath`): needs the client's
     /// address and the snapshot's `ClientNamespaces`.
@@ -151,16 +153,16 @@ public struct QueryProcessor: Sendable {
             return encode(header, questionBytes, question, Answer.error(.refused), edns: edns, limit: limit)
         }
 
-        // 5. Decide, then encode (or hand over to the forwarder).
+        // 5. Decide, then encode (or hand off what is not ours).
         let resolution = resolve(question, header: header, snapshot: snapshot, client: client)
         switch resolution {
         case .answer(let answer):
             return encode(header, questionBytes, question, answer, edns: edns, limit: limit, rotation: rotation)
         case .forward(let target, let prefix):
-            return .forward(ForwardRequest(header: header, question: question, questionBytes: Array(questionBytes), edns: edns,
+            return .handOff(Handoff(header: header, question: question, questionBytes: Array(questionBytes), edns: edns,
                                            limit: limit, transport: transport, target: target, prefix: prefix))
         case .forwardSearch(let target, let prefix, let plain):
-            return .forward(ForwardRequest(header: header, question: question, questionBytes: Array(questionBytes), edns: edns,
+            return .handOff(Handoff(header: header, question: question, questionBytes: Array(questionBytes), edns: edns,
                                            limit: limit, transport: transport, target: target, prefix: prefix, searchPlain: plain))
         }
     }
@@ -207,8 +209,9 @@ public struct QueryProcessor: Sendable {
         }
     }
 
-    /// The reply to a forwarded query, from an answer value (errors, ExternalName chains).
-    public func reply(to request: ForwardRequest, with answer: Answer) -> ([UInt8], ReplyInfo) {
+    /// The reply to a handed-off query, from an answer value (errors, ExternalName chains, what
+    /// came back from elsewhere decoded).
+    public func reply(to request: Handoff, with answer: Answer) -> ([UInt8], ReplyInfo) {
         var answer = answer
         request.rewrite?.apply(to: &answer)
         let q = request.questionBytes

@@ -19,9 +19,11 @@ public final class DNSServer: Sendable {
     public let counters = ServerCounters()
     public let metrics: DNSMetrics
     private let store: SnapshotStore
-    private let processor: QueryProcessor
+    /// The long way of a query, shared by the UDP and TCP listeners.
+    private let dispatch: QueryDispatch
+    private var processor: QueryProcessor { dispatch.processor }
     /// Names outside our zones go here; nil: they are REFUSED.
-    public let forwarder: Forwarder?
+    public var forwarder: Forwarder? { dispatch.forwarder }
     private let group: MultiThreadedEventLoopGroup
     private let logger: Logger
     private let channels = Mutex<[Channel]>([])
@@ -36,8 +38,8 @@ public final class DNSServer: Sendable {
                                        filterAAAA: configuration.filterAAAA, plugins: configuration.plugins)
         processor.reverseFallthrough = configuration.reverseFallthrough
         processor.forwardedInside = forwarding == nil ? [] : configuration.forwardedInside
-        self.processor = processor
-        self.forwarder = try forwarding.map { try Forwarder(configuration: $0, processor: processor, group: group, logger: logger) }
+        let forwarder = try forwarding.map { try Forwarder(configuration: $0, group: group, logger: logger) }
+        dispatch = QueryDispatch(processor: processor, forwarder: forwarder, counters: counters)
         self.group = group
         self.logger = logger
     }
@@ -80,9 +82,8 @@ public final class DNSServer: Sendable {
             let sockets = max(1, configuration.udpSocketsPerAddress ?? (cpus > 0 ? min(loops.count, cpus) : loops.count))
             for i in 0..<sockets {
                 let recorder = metrics.recorder(server: "\(endpoint)", proto: "udp", logger: logger, logQueries: configuration.logQueries)
-                let listener = try UDPListener(host: endpoint.host, port: port, processor: processor, store: store, counters: counters,
-                                               recorder: recorder, forwarder: forwarder, forwardLoop: loops[i % loops.count],
-                                               loadBalance: configuration.loadBalance)
+                let listener = try UDPListener(host: endpoint.host, port: port, dispatch: dispatch, store: store, counters: counters,
+                                               recorder: recorder, forwardLoop: loops[i % loops.count], loadBalance: configuration.loadBalance)
                 listeners.append(listener)
                 if port == 0 { port = listener.port }
             }
@@ -122,7 +123,7 @@ public final class DNSServer: Sendable {
     }
 
     private func tcpBootstrap(_ endpoint: ServerConfiguration.Endpoint) -> ServerBootstrap {
-        let store = self.store, processor = self.processor, counters = self.counters, forwarder = self.forwarder
+        let store = self.store, dispatch = self.dispatch, counters = self.counters
         let config = configuration
         // One recorder per event loop for the connections of this listener: no lock between them.
         let metrics = self.metrics, logger = self.logger
@@ -150,8 +151,8 @@ public final class DNSServer: Sendable {
                     let sync = channel.pipeline.syncOperations
                     try sync.addHandler(IdleStateHandler(readTimeout: idle))
                     try sync.addHandler(ByteToMessageHandler(DNSFrameDecoder()))
-                    try sync.addHandler(TCPQueryHandler(store: store, processor: processor, counters: counters, recorder: recorder,
-                                                        forwarder: forwarder, maxQueries: config.maxQueriesPerConnection, stallTimeout: idle,
+                    try sync.addHandler(TCPQueryHandler(store: store, dispatch: dispatch, counters: counters, recorder: recorder,
+                                                        maxQueries: config.maxQueriesPerConnection, stallTimeout: idle,
                                                         loadBalance: config.loadBalance, allocator: channel.allocator))
                 }
             }

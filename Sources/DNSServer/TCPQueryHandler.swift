@@ -1,6 +1,5 @@
 import DNSResponder
 import DNSWire
-import Forwarding
 import NIOCore
 import RecordIndex
 import Synchronization
@@ -15,12 +14,12 @@ final class TCPQueryHandler: ChannelInboundHandler {
     typealias OutboundOut = ByteBuffer
 
     private var view: SnapshotStore.View
-    private let processor: QueryProcessor
+    private let dispatch: QueryDispatch
+    private var processor: QueryProcessor { dispatch.processor }
     private let counters: ServerCounters
     private let recorder: QueryRecorder
     private let maxQueries: Int
     private let stallTimeout: TimeAmount
-    private let forwarder: Forwarder?
     private var answered = 0
     private let loadBalance: Bool
     private var rotation = 0
@@ -42,16 +41,14 @@ final class TCPQueryHandler: ChannelInboundHandler {
     private var forwarding = 0
     private var closing = false
 
-    init(store: SnapshotStore, processor: QueryProcessor, counters: ServerCounters, recorder: QueryRecorder, forwarder: Forwarder?,
-         maxQueries: Int, stallTimeout: TimeAmount, loadBalance: Bool, allocator: ByteBufferAllocator) {
+    init(store: SnapshotStore, dispatch: QueryDispatch, counters: ServerCounters, recorder: QueryRecorder, maxQueries: Int, stallTimeout: TimeAmount, loadBalance: Bool, allocator: ByteBufferAllocator) {
         self.view = SnapshotStore.View(store)
         self.loadBalance = loadBalance
         self.rotation = loadBalance ? Self.connections.wrappingAdd(1, ordering: .relaxed).oldValue : 0
         self.arena = allocator.buffer(capacity: 2 * Self.directRoom)
-        self.processor = processor
+        self.dispatch = dispatch
         self.counters = counters
         self.recorder = recorder
-        self.forwarder = forwarder
         self.maxQueries = maxQueries
         self.stallTimeout = stallTimeout
     }
@@ -105,23 +102,17 @@ final class TCPQueryHandler: ChannelInboundHandler {
             client = client ?? remote?.ipAddress.flatMap(IPAddress.init)?.unmapped
             clientPort = remote?.port
         }
-        switch processor.respond(to: bytes, transport: .tcp, snapshot: snapshot, rotation: rotation, client: client, clientPort: clientPort) {
-        case .drop(let reason):
-            counters.countDrop(reason)
-        case .reply(let reply, let info):
-            if info.rcode == .formErr { counters.formErrReplies.add(1, ordering: .relaxed) }
-            record(info, requestSize: bytes.count, responseSize: reply.count, started: started, channel: context.channel)
-            append(reply)
-        case .forward(let request):
-            guard let forwarder else { break }
-            if let cached = forwarder.cachedReply(request) {
-                record(cached.info, requestSize: bytes.count, responseSize: cached.bytes.count, started: started, channel: context.channel)
-                append(cached.bytes)
-                break
-            }
+        switch dispatch.handle(bytes, transport: .tcp, snapshot: snapshot, rotation: rotation, client: client, clientPort: clientPort,
+                               loop: context.eventLoop) {
+        case .drop:
+            break
+        case .reply(let reply):
+            record(reply.info, requestSize: bytes.count, responseSize: reply.bytes.count, started: started, channel: context.channel)
+            append(reply.bytes)
+        case .later(let future):
             forwarding += 1
             let bound = NIOLoopBound(self, eventLoop: context.eventLoop), channel = context.channel, size = bytes.count
-            forwarder.resolve(request, on: context.eventLoop).whenSuccess { reply in
+            future.whenSuccess { reply in
                 let handler = bound.value
                 handler.forwarding -= 1
                 handler.record(reply.info, requestSize: size, responseSize: reply.bytes.count, started: started, channel: channel)

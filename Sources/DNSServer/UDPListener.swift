@@ -1,7 +1,6 @@
 import CDatagram
 import DNSResponder
 import DNSWire
-import Forwarding
 import Foundation
 import NIOCore
 import RecordIndex
@@ -40,26 +39,27 @@ final class UDPListener: Sendable {
     static let idleWakeMilliseconds: Int32 = 200
 
     private struct Shared: Sendable {
-        let processor: QueryProcessor
+        let dispatch: QueryDispatch
+        var processor: QueryProcessor { dispatch.processor }
         let store: SnapshotStore
         let counters: ServerCounters
         let recorder: QueryRecorder
-        let forwarder: Forwarder?
+        /// Where forwarded replies complete.
         let forwardLoop: EventLoop
         let loadBalance: Bool
     }
     private let shared: Shared
 
     /// Binds the socket; the thread starts with `start()`.
-    init(host: String, port: Int, processor: QueryProcessor, store: SnapshotStore, counters: ServerCounters, recorder: QueryRecorder,
-         forwarder: Forwarder?, forwardLoop: EventLoop, loadBalance: Bool) throws {
+    init(host: String, port: Int, dispatch: QueryDispatch, store: SnapshotStore, counters: ServerCounters, recorder: QueryRecorder,
+         forwardLoop: EventLoop, loadBalance: Bool) throws {
         var bound: Int32 = 0
         let fd = cdns_udp_socket(host, Int32(port), 4 << 20, Self.idleWakeMilliseconds, &bound)
         guard fd >= 0 else { throw IOError(errnoCode: -fd, reason: "binding UDP \(host):\(port)") }
         self.fd = fd
         self.port = Int(bound)
-        shared = Shared(processor: processor, store: store, counters: counters, recorder: recorder, forwarder: forwarder,
-                        forwardLoop: forwardLoop, loadBalance: loadBalance)
+        shared = Shared(dispatch: dispatch, store: store, counters: counters, recorder: recorder, forwardLoop: forwardLoop,
+                        loadBalance: loadBalance)
     }
 
     func start(name: String) {
@@ -164,7 +164,8 @@ final class UDPListener: Sendable {
         }
     }
 
-    /// Everything `respondDirect` declines: errors, forwarding, the cache, truncation.
+    /// Everything `respondDirect` declines (errors, forwarding, the cache, truncation), by the
+    /// dispatch TCP shares.
     private func longWay(_ query: UnsafeRawBufferPointer, _ out: UnsafeMutableRawBufferPointer, _ address: sockaddr_storage,
                          _ addressLength: Int32, _ replyLength: UnsafeMutablePointer<Int32>, snapshot: Snapshot, rotation: Int,
                          started: UInt64, client: IPAddress?) {
@@ -186,22 +187,17 @@ final class UDPListener: Sendable {
         let whoami = s.processor.wantsClientPort
         let client = whoami ? client ?? UDPListener.ip(&a) : client
         let clientPort = whoami ? Int(cdns_address_port(&a)) : nil
-        switch s.processor.respond(to: bytes, transport: .udp, snapshot: snapshot, rotation: rotation, client: client, clientPort: clientPort) {
-        case .drop(let reason):
-            s.counters.countDrop(reason)
-        case .reply(let reply, let info):
-            if info.rcode == .formErr { s.counters.formErrReplies.add(1, ordering: .relaxed) }
-            put(reply, info)
-        case .forward(let request):
-            guard let forwarder = s.forwarder else { return }
-            if let cached = forwarder.cachedReply(request) {
-                put(cached.bytes, cached.info)
-                return
-            }
+        switch s.dispatch.handle(bytes, transport: .udp, snapshot: snapshot, rotation: rotation, client: client, clientPort: clientPort,
+                                 loop: s.forwardLoop) {
+        case .drop:
+            return
+        case .reply(let reply):
+            put(reply.bytes, reply.info)
+        case .later(let future):
             // Upstream: the reply is sent from the forwarder's loop when it comes, unless the
             // socket closed in the meantime.
             let recorder = s.recorder, client = Address(storage: address, length: addressLength)
-            forwarder.resolve(request, on: s.forwardLoop).whenSuccess { [self] reply in
+            future.whenSuccess { [self] reply in
                 if recorder.active {
                     recorder.record(reply.info, inet6: inet6, client: UDPListener.text(client.storage), requestSize: bytes.count,
                                     responseSize: reply.bytes.count, started: started)

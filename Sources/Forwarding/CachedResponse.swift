@@ -1,11 +1,10 @@
-import DNSResponder
 import DNSWire
 import Synchronization
 
 /// An upstream answer kept ready to send: encoded once with ID 0, no OPT and our flags, with the
 /// offset of every TTL, so a hit is a copy and a few byte writes (the client's ID, flags, question
 /// bytes, aged TTLs, our OPT), not an encode.
-final class CachedResponse: Sendable {
+public final class CachedResponse: Sendable {
     enum Kind: String, Sendable { case success, denial, uncacheable }
 
     /// Header (ID 0) + question + records; ARCOUNT counts no OPT.
@@ -14,7 +13,7 @@ final class CachedResponse: Sendable {
     let questionEnd: Int
     let ttlOffsets: [Int]
     let ttls: [UInt32]
-    let rcode: ResponseCode
+    public let rcode: ResponseCode
     let authenticData: Bool
     let kind: Kind
     /// Seconds it may be served from the cache (TTL capped); 0 for the uncacheable.
@@ -93,16 +92,16 @@ final class CachedResponse: Sendable {
     /// Seconds of freshness left.
     func remaining(_ now: UInt64) -> UInt32 { lifetime > age(now) ? lifetime - age(now) : 0 }
 
-    /// The reply to one client: its ID, RD and CD, AD only when it asked for DNSSEC data (RFC
-    /// 6840 §5.8), its question bytes, TTLs aged by the time in the cache (or `staleTTL`), our OPT
-    /// when it sent one. A message over the client's limit becomes TC=1 with the question only:
+    /// The reply to one client, whose query had `header` and `questionBytes`: its ID, RD and CD,
+    /// AD only when it asked for DNSSEC data (RFC 6840 §5.8), its question bytes, TTLs aged by the
+    /// time in the cache (or `staleTTL`), and `edns`, our OPT for it (nil when it sent none; its
+    /// DO bit echoes the client's). A message over `limit` becomes TC=1 with the question only:
     /// the client asks again over TCP.
-    func reply(to request: QueryProcessor.ForwardRequest, processor: QueryProcessor, now: UInt64, staleTTL: UInt32? = nil) -> [UInt8] {
-        let edns = processor.replyEDNS(request.edns, rcode: rcode)
+    public func reply(to h: Header, questionBytes: [UInt8], edns: EDNS?, limit: Int, now: UInt64, staleTTL: UInt32? = nil) -> [UInt8] {
         let optSize = edns?.wireSize ?? 0
         var out: [UInt8]
         var truncated = false
-        if message.count + optSize <= request.limit {
+        if message.count + optSize <= limit {
             out = []
             out.reserveCapacity(message.count + optSize)
             out.append(contentsOf: message)
@@ -115,15 +114,14 @@ final class CachedResponse: Sendable {
             for i in 6..<12 { out[i] = 0 }
             truncated = true
         }
-        let h = request.header
         out[0] = UInt8(h.id >> 8)
         out[1] = UInt8(h.id & 0xFF)
         out[2] = 0x80 | (h.recursionDesired ? 0x01 : 0) | (truncated ? 0x02 : 0)
-        let wantsAD = request.edns?.dnssecOK == true || h.authenticData
+        let wantsAD = edns?.dnssecOK == true || h.authenticData
         out[3] = 0x80 | (authenticData && wantsAD ? 0x20 : 0) | (h.checkingDisabled ? 0x10 : 0) | UInt8(rcode.rawValue & 0x0F)
         // Same name ignoring case, so the same length: the client's bytes keep its case (0x20).
-        if request.questionBytes.count == questionEnd - 12 {
-            for (i, b) in request.questionBytes.enumerated() { out[12 + i] = b }
+        if questionBytes.count == questionEnd - 12 {
+            for (i, b) in questionBytes.enumerated() { out[12 + i] = b }
         }
         if let edns {
             let ar = (UInt16(out[10]) << 8 | UInt16(out[11])) + 1
@@ -136,7 +134,7 @@ final class CachedResponse: Sendable {
     }
 
     /// The records, TTLs aged, for answers built around them (an ExternalName's CNAME chain).
-    func decoded(_ now: UInt64, staleTTL: UInt32? = nil) -> Message? {
+    public func decoded(_ now: UInt64, staleTTL: UInt32? = nil) -> Message? {
         guard var m = try? Message(decoding: message) else { return nil }
         let age = self.age(now)
         func aged(_ rrs: [ResourceRecord]) -> [ResourceRecord] {

@@ -1,4 +1,3 @@
-import DNSResponder
 import DNSWire
 import Logging
 import NIOCore
@@ -6,14 +5,10 @@ import Synchronization
 
 /// Names outside our zones: the cache first, then one upstream question per distinct key however
 /// many clients ask at once, tried on the next upstream on failure, bounded in number
-/// (`maxConcurrent`), with loops recognised rather than followed. Replies are always built for
-/// each client from its own query (ID, case, flags, size limit).
+/// (`maxConcurrent`), with loops recognised rather than followed. It answers with an
+/// `UpstreamAnswer`; the reply to each client is built from that by whoever holds the client's
+/// query (`QueryDispatch` in DNSServer), so nothing here knows our zones or the responder.
 public final class Forwarder: Sendable {
-    public struct Reply: Sendable {
-        public var bytes: [UInt8]
-        public var info: QueryProcessor.ReplyInfo
-    }
-
     enum FlightResult: Sendable {
         case response(CachedResponse)
         case failed(String)
@@ -33,7 +28,6 @@ public final class Forwarder: Sendable {
     }
 
     public let configuration: ForwardConfiguration
-    let processor: QueryProcessor
     let cache: ResponseCache
     let pools: [UpstreamPool]
     let group: EventLoopGroup
@@ -42,9 +36,8 @@ public final class Forwarder: Sendable {
     let healthTask = Mutex<RepeatedTask?>(nil)
     public let stats = ForwardStats()
 
-    public init(configuration: ForwardConfiguration, processor: QueryProcessor, group: EventLoopGroup, logger: Logger) throws {
+    public init(configuration: ForwardConfiguration, group: EventLoopGroup, logger: Logger) throws {
         self.configuration = configuration
-        self.processor = processor
         self.group = group
         self.logger = logger
         cache = ResponseCache(size: configuration.cache.size, serveStale: configuration.cache.serveStale)
@@ -60,9 +53,9 @@ public final class Forwarder: Sendable {
 
     // MARK: - The query path
 
-    /// The cache's answer when it holds a fresh one, decided on the event loop with no hop.
-    /// Nil: call `resolve`.
-    public func cachedReply(_ request: QueryProcessor.ForwardRequest) -> Reply? {
+    /// The cache's answer when it holds a fresh one, decided on the event loop with no hop; also
+    /// the answer when every upstream is known down. Nil: call `resolve`.
+    public func cached(_ request: UpstreamRequest) -> UpstreamAnswer? {
         stats.cacheRequests.add(1, ordering: .relaxed)
         let key = Self.key(request)
         let now = Self.now()
@@ -71,10 +64,10 @@ public final class Forwarder: Sendable {
             // Every upstream known down: the answer (SERVFAIL, or stale) is known now, on the
             // caller's thread, with no flight, promise or hop. A flood of names for dead
             // upstreams then costs little more than the lookup that found them missing.
-            let pool = pool(for: request), clock = NIODeadline.now().uptimeNanoseconds
+            let pool = pool(for: request.routingName), clock = NIODeadline.now().uptimeNanoseconds
             if request.header.recursionDesired, !pool.upstreams.isEmpty, !pool.upstreams.contains(where: { $0.usable(clock) }) {
                 stats.healthCheckBroken.add(1, ordering: .relaxed)
-                return render(.failed("every upstream is down"), for: request, now: now)
+                return settle(.failed("every upstream is down"), key, now: now)
             }
             return nil
         }
@@ -88,19 +81,13 @@ public final class Forwarder: Sendable {
         if prefetchAt > 0, hits >= prefetchAt, entry.remaining(now) <= max(1, entry.lifetime / 10) {
             prefetch(key)
         }
-        return render(.response(entry), for: request, now: now)
+        return .response(entry, staleTTL: nil)
     }
 
-    /// Asks upstream (joining an identical question already in flight) and builds the reply.
-    public func resolve(_ request: QueryProcessor.ForwardRequest, on loop: EventLoop) -> EventLoopFuture<Reply> {
+    /// Asks upstream (joining an identical question already in flight). Only for questions that
+    /// want recursion (RD=1): without it the cache is all a client may have (RFC 1034 §4.3.1).
+    public func resolve(_ request: UpstreamRequest, on loop: EventLoop) -> EventLoopFuture<UpstreamAnswer> {
         let key = Self.key(request)
-        guard request.header.recursionDesired else {
-            // RFC 1034 §4.3.1: no recursion asked for → our data and the cache only. The cache
-            // missed, so: the CNAME chain alone for an ExternalName, REFUSED otherwise.
-            var answer = request.prefix ?? Answer.error(.refused)
-            answer.recursionAvailable = true
-            return loop.makeSucceededFuture(reply(request, answer))
-        }
         enum Join {
             case wait(EventLoopFuture<FlightResult>)
             case start(EventLoopPromise<FlightResult>, UpstreamQuery)
@@ -123,104 +110,42 @@ public final class Forwarder: Sendable {
         case .wait(let future):
             result = future.hop(to: loop)
         case .start(let promise, let query):
-            fly(key, query, promise, pool: pool(for: request))
+            fly(key, query, promise, pool: pool(for: request.routingName))
             result = promise.futureResult
         case .loop(let upstream):
             loopDetected(request, via: upstream)
-            return loop.makeSucceededFuture(render(.failed("forwarding loop"), for: request, now: Self.now()))
+            return loop.makeSucceededFuture(settle(.failed("forwarding loop"), key, now: Self.now()))
         case .full:
             stats.maxConcurrentRejects.add(1, ordering: .relaxed)
-            return loop.makeSucceededFuture(render(.failed("over --max-concurrent"), for: request, now: Self.now()))
+            return loop.makeSucceededFuture(settle(.failed("over --max-concurrent"), key, now: Self.now()))
         }
-        return result.map { self.render($0, for: request, now: Self.now()) }
+        return result.map { self.settle($0, key, now: Self.now()) }
     }
 
-    static func key(_ request: QueryProcessor.ForwardRequest) -> CacheKey {
-        CacheKey(request.upstreamQuestion, dnssecOK: request.edns?.dnssecOK ?? false, checkingDisabled: request.header.checkingDisabled)
+    static func key(_ request: UpstreamRequest) -> CacheKey {
+        CacheKey(request.question, dnssecOK: request.dnssecOK, checkingDisabled: request.header.checkingDisabled)
     }
 
-    static func now() -> UInt64 { NIODeadline.now().uptimeNanoseconds }
+    /// Monotonic nanoseconds: the clock of the cache's ages (`CachedResponse.reply(now:)`).
+    public static func now() -> UInt64 { NIODeadline.now().uptimeNanoseconds }
 
-    // MARK: - Replies
-
-    func render(_ result: FlightResult, for request: QueryProcessor.ForwardRequest, now: UInt64) -> Reply {
-        var entry: CachedResponse
-        var staleTTL: UInt32?
+    /// A flight's result as the client gets it: a failure becomes an expired answer, with TTL
+    /// 30, when serve-stale is on and one is kept (RFC 8767: stale beats SERVFAIL).
+    func settle(_ result: FlightResult, _ key: CacheKey, now: UInt64) -> UpstreamAnswer {
         switch result {
-        case .response(let e):
-            entry = e
-        case .failed:
-            // RFC 8767: an expired answer, with TTL 30, beats SERVFAIL when upstreams fail.
-            guard configuration.cache.serveStale != nil, case .stale(let e) = cache.lookup(Self.key(request), now: now) else {
-                // Autopath: the bare name's existence is unknown, so no CNAME to it.
-                if request.searchPlain != nil { return searchFailed(request) }
-                var answer = request.prefix ?? Answer.error(.servFail)
-                answer.rcode = .servFail
-                answer.recursionAvailable = true
-                return reply(request, answer)
-            }
+        case .response(let entry):
+            return .response(entry, staleTTL: nil)
+        case .failed(let reason):
+            guard configuration.cache.serveStale != nil, case .stale(let entry) = cache.lookup(key, now: now) else { return .failed(reason) }
             stats.servedStale.add(1, ordering: .relaxed)
-            entry = e
-            staleTTL = 30
+            return .response(entry, staleTTL: 30)
         }
-        guard request.prefix != nil || request.rewrite != nil else {
-            let bytes = entry.reply(to: request, processor: processor, now: now, staleTTL: staleTTL)
-            return Reply(bytes: bytes, info: QueryProcessor.ReplyInfo(rcode: entry.rcode, question: request.question, zone: nil))
-        }
-        // A rewritten question: the records are decoded so that `reply` writes them back.
-        var answer = request.prefix ?? Answer(rcode: .noError, authoritative: false)
-        if let plain = request.searchPlain {
-            // Autopath's last step: the bare name exists upstream → our CNAME to it, living no
-            // longer than what it leads to; it does not → the asked name's own NXDOMAIN; the
-            // upstream failed → SERVFAIL (the client tries its next search domain).
-            guard let m = entry.decoded(now, staleTTL: staleTTL), m.rcode == .noError || m.rcode == .nxDomain else {
-                return searchFailed(request)
-            }
-            guard m.rcode == .noError else {
-                processor.searchCounters.miss()
-                return reply(request, plain)
-            }
-            processor.searchCounters.hit(saving: 3)
-            if !answer.answer.isEmpty, !answer.answer[0].isEmpty {
-                answer.answer[0][0].ttl = Responder.cnameTTL(answer.answer[0][0].ttl, answers: m.answers, authority: m.authority)
-            }
-        }
-        // An ExternalName: our CNAME chain, then what the target resolved to (D12, coredns-kubernetes §3.3).
-        answer.recursionAvailable = true
-        if let m = entry.decoded(now, staleTTL: staleTTL) {
-            answer.rcode = m.rcode
-            if !m.answers.isEmpty { answer.answer.append(m.answers) }
-            answer.authority = m.authority.isEmpty ? [] : [m.authority]
-            if request.prefix == nil, !m.additional.isEmpty { answer.additional = [m.additional] }
-        } else {
-            answer.rcode = .servFail
-        }
-        return reply(request, answer)
-    }
-
-    /// Autopath's upstream step failed: SERVFAIL, so the client tries its next search domain.
-    func searchFailed(_ request: QueryProcessor.ForwardRequest) -> Reply {
-        processor.searchCounters.miss()
-        var failed = Answer.error(.servFail)
-        failed.recursionAvailable = true
-        return reply(request, failed)
-    }
-
-    func reply(_ request: QueryProcessor.ForwardRequest, _ answer: Answer) -> Reply {
-        let (bytes, info) = processor.reply(to: request, with: answer)
-        return Reply(bytes: bytes, info: info)
     }
 
     // MARK: - Upstream questions
 
     func pool(for name: DNSName) -> UpstreamPool {
         pools.first { name.isSubdomain(of: $0.domain) } ?? pools[pools.count - 1]
-    }
-
-    /// A rewritten name is asked of the upstreams of the name the client asked: its server
-    /// block's `forward`, as in CoreDNS, where the rewrite happens inside that block.
-    func pool(for request: QueryProcessor.ForwardRequest) -> UpstreamPool {
-        pool(for: request.rewrite?.original ?? request.target)
     }
 
     private func prefetch(_ key: CacheKey) {
@@ -320,14 +245,14 @@ public final class Forwarder: Sendable {
 
     // MARK: - Loops and health
 
-    private func loopDetected(_ request: QueryProcessor.ForwardRequest, via upstream: UpstreamState?) {
+    private func loopDetected(_ request: UpstreamRequest, via upstream: UpstreamState?) {
         stats.loops.add(1, ordering: .relaxed)
         let label = upstream?.label ?? "?"
         if let upstream {
             let until = Self.now() + 30_000_000_000
             if upstream.loopingUntil.exchange(until, ordering: .relaxed) < Self.now() {
                 logger.error("forwarding loop: a query sent to an upstream came back to this server; not using that upstream for 30 s",
-                             metadata: ["upstream": "\(label)", "name": "\(request.target)"])
+                             metadata: ["upstream": "\(label)", "name": "\(request.question.name)"])
             }
         }
     }

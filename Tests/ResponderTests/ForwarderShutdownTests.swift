@@ -1,3 +1,4 @@
+import DNSServer
 import DNSWire
 import Forwarding
 import Foundation
@@ -19,9 +20,13 @@ import TestSupport
         // Long enough that only stop() can end the question within the test's wait.
         config.attemptTimeout = .seconds(60)
         config.deadline = .seconds(60)
-        let forwarder = try Forwarder(configuration: config, processor: w.processor, group: TestGroup.shared, logger: Logger(label: "test"))
-        let request = try #require(w.forwarded("www.example.org.", .a))
-        let reply = forwarder.resolve(request, on: TestGroup.shared.next())
+        let forwarder = try Forwarder(configuration: config, group: TestGroup.shared, logger: Logger(label: "test"))
+        let dispatch = QueryDispatch(processor: w.processor, forwarder: forwarder)
+        let handoff = try #require(w.forwarded("www.example.org.", .a))
+        guard case .later(let reply) = dispatch.finish(handoff, on: TestGroup.shared.next()) else {
+            Issue.record("an uncached name waits for its upstream")
+            return
+        }
         #expect(try await eventually { fake.queries(named: "www.example.org.") >= 1 }, "asked upstream")
         // Timed where the answer completes (on its event loop), not where this task resumes: on
         // two busy cores the test's own thread may wait its turn for a while.

@@ -6,7 +6,7 @@ extension QueryProcessor {
     /// rewrite, template, hosts, then the cluster zones and the upstreams. After a rewrite the
     /// later plugins, the zones and the upstream see the new name; the client sees its own
     /// question (its bytes are echoed) and records written back by the answer rules, for
-    /// answers from here and from upstream alike (`ForwardRequest.rewrite`).
+    /// answers from here and from upstream alike (`Handoff.rewrite`).
     func respond(_ block: PluginBlock, _ header: Header, _ questionBytes: ArraySlice<UInt8>, _ question: Question, edns: EDNS?, limit: Int,
                  transport: Transport, snapshot: Snapshot, rotation: Int, client: IPAddress?, clientPort: Int?) -> Outcome {
         func reply(_ answer: Answer, _ rewrite: ResponseRewrite?) -> Outcome {
@@ -63,10 +63,10 @@ extension QueryProcessor {
         case .answer(let answer):
             return reply(answer, rewrite)
         case .forward(let target, let prefix):
-            return .forward(ForwardRequest(header: header, question: question, questionBytes: Array(questionBytes), edns: edns,
+            return .handOff(Handoff(header: header, question: question, questionBytes: Array(questionBytes), edns: edns,
                                            limit: limit, transport: transport, target: target, prefix: prefix, rewrite: rewrite))
         case .forwardSearch(let target, let prefix, let plain):
-            return .forward(ForwardRequest(header: header, question: question, questionBytes: Array(questionBytes), edns: edns,
+            return .handOff(Handoff(header: header, question: question, questionBytes: Array(questionBytes), edns: edns,
                                            limit: limit, transport: transport, target: target, prefix: prefix, searchPlain: plain,
                                            rewrite: rewrite))
         }
