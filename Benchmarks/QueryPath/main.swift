@@ -39,6 +39,11 @@ func cluster() -> ClusterObjects {
         }
     }
     o.services.append(Service(namespace: "ns0", name: "alias", kind: .externalName("svc10.ns0.svc.cluster.local"), ports: []))
+    // Endpoints without hostnames: their PTRs point at the dashed address (S5), written from the key.
+    o.services.append(Service(namespace: "ns0", name: "web", kind: .clusterIP(["10.96.200.1"]), ports: [.init(name: "http", proto: "TCP", port: 80)]))
+    o.endpointSlices.append(EndpointSlice(namespace: "ns0", name: "web-x", serviceName: "web", addressType: .ipv4,
+                                          endpoints: (1...3).map { .init(addresses: ["172.31.0.\($0)"], ready: true) },
+                                          ports: [.init(name: "http", proto: "TCP", port: 8080)]))
     return o
 }
 
@@ -55,6 +60,7 @@ let cases: [(name: String, query: [UInt8], tcp: Bool)] = [
     ("headless_a_rotated", query("svc11.ns1.svc.cluster.local.", .a), false),
     ("headless_srv", query("_http._tcp.svc11.ns1.svc.cluster.local.", .srv), false),
     ("ptr", query("10.0.96.10.in-addr.arpa.", .ptr), false),
+    ("ptr_endpoint", query("2.0.31.172.in-addr.arpa.", .ptr), false),
     ("nxdomain", query("nosuch.ns0.svc.cluster.local.", .a), false),
     ("nodata", query("svc10.ns0.svc.cluster.local.", .txt), false),
     ("cname_in_zone", query("alias.ns0.svc.cluster.local.", .a), false),

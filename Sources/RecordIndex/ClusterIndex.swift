@@ -25,7 +25,8 @@ public struct ClusterIndex {
     var held: [Origin: ObjectStore] = [:]
 
     // What depends on what.
-    var slicesByService: [ObjectName: Set<String>] = [:]
+    /// A Service's EndpointSlices by name: almost always one, so no set each.
+    var slicesByService: [ObjectName: OneOrMany<String>] = [:]
     var podsByNamespace: [String: Set<String>] = [:]
     /// Services with a selector, by namespace: the candidates when a Pod changes.
     var selectorServices: [String: Set<String>] = [:]
@@ -37,6 +38,9 @@ public struct ClusterIndex {
     var ptrs: PTRTable
     /// What each Service's last derivation produced, to remove it when it changes.
     var derived: [ObjectName: ServiceOutput] = [:]
+    /// Numbers for `ptrs`' askers: given back when a Service stops asking, taken again first.
+    var freePTRIDs: [UInt32] = []
+    var nextPTRID: UInt32 = 0
 
     // Touched since the last publish.
     var dirtyServices: Set<ObjectName> = []
@@ -66,10 +70,12 @@ public struct ClusterIndex {
         /// and there is one per endpoint in the cluster).
         var ptrV4: [UInt32]
         var ptrV6: [PTRTable.Key]
+        /// The Service's number in `ptrs` while it asks for any PTR.
+        var ptrID: UInt32?
         var endpoints: Int
         var counted: Bool
 
-        static let empty = ServiceOutput(names: [], ptrV4: [], ptrV6: [], endpoints: 0, counted: false)
+        static let empty = ServiceOutput(names: [], ptrV4: [], ptrV6: [], ptrID: nil, endpoints: 0, counted: false)
     }
 
     public init(options: IndexOptions, serial: UInt32 = 1) {
@@ -182,9 +188,10 @@ public struct ClusterIndex {
         case .endpointSlice(let slice):
             guard let svc = slice.serviceName else { break }
             let key = ObjectName(namespace: slice.namespace, name: svc)
-            if sign > 0 { slicesByService[key, default: []].insert(slice.name) } else {
-                slicesByService[key]?.remove(slice.name)
-                if slicesByService[key]?.isEmpty == true { slicesByService[key] = nil }
+            if sign > 0 {
+                slicesByService[key] = slicesByService[key]?.inserting(slice.name) ?? .one(slice.name)
+            } else {
+                slicesByService[key] = slicesByService[key]?.removing(slice.name)
             }
             dirtyServices.insert(key)
         case .pod(let pod):
@@ -269,7 +276,7 @@ public struct ClusterIndex {
     /// none and a selector, the ones the EndpointSlice controller would write from its Pods.
     func slices(for key: ObjectName, _ svc: Service) -> [EndpointSlice] {
         if options.noEndpoints { return [] }
-        if let names = slicesByService[key], !names.isEmpty {
+        if let names = slicesByService[key]?.all {
             return names.sorted().compactMap { n -> EndpointSlice? in
                 guard case .endpointSlice(let s)? = store.effective(.endpointSlice, ObjectName(namespace: key.namespace, name: n)),
                       s.addressType != .fqdn else { return nil }
@@ -326,18 +333,30 @@ public struct ClusterIndex {
         // The Service's askers go and come back whole: which hostname each address had is not
         // kept, and an unchanged asker set costs a few table writes, no record work (its counts
         // do not change).
-        for ip in old.ptrV4.map(PTRTable.Key.init(v4:)) + old.ptrV6 {
-            touchPTR(ip)
-            ptrs.remove(ip, askedBy: key)
+        let oldPTRs = old.ptrV4.map(PTRTable.Key.init(v4:)) + old.ptrV6
+        for ip in oldPTRs { touchPTR(ip) }
+        for (ip, _) in asked { touchPTR(ip) }
+        output.ptrID = old.ptrID
+        if !asked.isEmpty, output.ptrID == nil {
+            if let id = freePTRIDs.popLast() {
+                output.ptrID = id
+            } else {
+                output.ptrID = nextPTRID
+                nextPTRID += 1
+            }
         }
-        for (ip, hostname) in asked {
-            touchPTR(ip)
-            ptrs.add(ip, PTRTable.Asker(service: key, hostname: hostname))
+        if let id = output.ptrID {
+            ptrs.setAsks(of: id, service: key, old: oldPTRs, asks: asked)
+            if asked.isEmpty {
+                freePTRIDs.append(id)
+                output.ptrID = nil
+            }
         }
         counts.services += (output.counted ? 1 : 0) - (old.counted ? 1 : 0)
         counts.endpoints += output.endpoints - old.endpoints
         // Kept while any zone holds names of it (a name may be valid in one domain only).
         derived[key] = output.counted || output.names.contains(where: { !$0.isEmpty }) ? output : nil
+        assert(derived[key] != nil || output.ptrID == nil, "a Service asking for PTRs is counted")
     }
 
     /// Notes an address's PTR records before its first change since the last publish.

@@ -29,8 +29,6 @@ struct ObjectStore {
     enum Effect { case added, changed, unchanged, deleted }
 
     private(set) var slots: [ObjectKind: [ObjectName: Slot]] = [:]
-    /// Keys each origin holds, for the end of a replace.
-    private var held: [Origin: Set<Key>] = [:]
     /// Names upserted since `beginReplace`, per origin and kind in a replace. Per kind: the API
     /// relists each resource on its own schedule, and their replaces overlap.
     private var replacing: [Replace: Set<ObjectName>] = [:]
@@ -58,7 +56,6 @@ struct ObjectStore {
             effect = .changed
         } else {
             entries.append(Copy(origin: origin, object: object))
-            held[origin, default: []].insert(key)
             effect = .added
         }
         let slot = Slot(entries)!
@@ -68,11 +65,9 @@ struct ObjectStore {
     }
 
     mutating func delete(_ kind: ObjectKind, _ name: ObjectName, from origin: Origin) -> Change? {
-        let key = Key(kind: kind, name: name)
         guard var entries = slots[kind]?[name]?.all, let i = entries.firstIndex(where: { $0.origin == origin }) else { return nil }
         let before = Slot(entries)!.effective
         entries.remove(at: i)
-        held[origin]?.remove(key)
         let slot = Slot(entries)
         slots[kind]?[name] = slot
         let after = slot?.effective
@@ -99,7 +94,14 @@ struct ObjectStore {
             if let seen = replacing.removeValue(forKey: Replace(origin: origin, kind: kind)) { sessions[kind] = seen }
         }
         guard !sessions.isEmpty else { return [] }
-        let stale = (held[origin] ?? []).filter { key in sessions[key.kind].map { !$0.contains(key.name) } ?? false }
+        // One pass over the kinds relisted, at the end of a relist: cheaper to keep than a set
+        // of every object's key per origin, which cost about 60 bytes an object.
+        var stale: [Key] = []
+        for (kind, seen) in sessions {
+            for (name, slot) in slots[kind] ?? [:] where !seen.contains(name) && slot.holds(origin) {
+                stale.append(Key(kind: kind, name: name))
+            }
+        }
         return stale.compactMap { delete($0.kind, $0.name, from: origin) }
     }
 
@@ -111,6 +113,13 @@ struct ObjectStore {
 }
 
 extension OneOrMany where Element == ObjectStore.Copy {
+    func holds(_ origin: Origin) -> Bool {
+        switch self {
+        case .one(let c): return c.origin == origin
+        case .many(let list): return list.contains { $0.origin == origin }
+        }
+    }
+
     /// The copy served: the smallest origin's.
     var effective: ClusterObject {
         switch self {

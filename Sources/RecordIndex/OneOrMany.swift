@@ -23,3 +23,18 @@ enum OneOrMany<Element> {
 
 extension OneOrMany: Equatable where Element: Equatable {}
 extension OneOrMany: Sendable where Element: Sendable {}
+
+extension OneOrMany where Element: Equatable {
+    /// The list with `e` added unless it holds it already (a set of almost always one).
+    func inserting(_ e: Element) -> OneOrMany {
+        switch self {
+        case .one(let x): return x == e ? self : .many([x, e])
+        case .many(let list): return list.contains(e) ? self : .many(list + [e])
+        }
+    }
+
+    /// The list without `e`; nil when nothing is left.
+    func removing(_ e: Element) -> OneOrMany? {
+        OneOrMany(all.filter { $0 != e })
+    }
+}

@@ -4,7 +4,7 @@ import KubeModel
 
 /// The PTR records of the reverse zones, kept as who asks for each address rather than as
 /// nodes: at 10,000 Services × 10 endpoints they are 110,000 of the 240,000 names, and a node
-/// each (owner, target, map entry) cost about 200 bytes where an entry here costs about 60. A
+/// each (owner, target, map entry) cost about 200 bytes where an entry here costs about 40. A
 /// PTR's record is written when a query asks for it (`write`, into the caller's stack, no
 /// allocation) or built as a `Node` for the long way and for `clusterdns check`
 /// (`node(for:)`). Persistent, like `NodeMap`: each snapshot shares it with the next.
@@ -98,17 +98,33 @@ public struct PTRTable: Sendable {
         }
     }
 
-    /// Who asks for one address's PTR: a Service, with the endpoint's hostname (nil for a
-    /// ClusterIP, which wins over endpoint names, D15). Askers come only from Services whose
-    /// name is valid in the primary cluster domain (their records were written there).
+    /// Who asks for one address's PTR: a Service, by its number in `services`, and the name of
+    /// the endpoint below it. Eight bytes, no heap object: there is one per endpoint in the
+    /// cluster. Askers come only from Services whose name is valid in the primary cluster
+    /// domain (their records were written there).
     struct Asker: Hashable, Sendable {
+        var service: UInt32
+        /// `Self.clusterIP`: none (a ClusterIP, which wins over endpoint names, D15);
+        /// `Self.dashed`: the IPv4 address with dashes (S5, what most endpoints are called);
+        /// `n ≥ 2`: the Service's `hostnames[n - 2]`.
+        var host: UInt32
+
+        static let clusterIP: UInt32 = 0
+        static let dashed: UInt32 = 1
+    }
+
+    /// A Service that asks for PTRs, and the endpoint names its askers point at (other than
+    /// the dashed addresses, which are not stored).
+    struct Asking: Sendable, Equatable {
         var service: ObjectName
-        var hostname: String?
+        var hostnames: [String]
     }
 
     typealias Askers = OneOrMany<Asker>
 
     private(set) var entries = TreeDictionary<Key, Askers>()
+    /// The Services of `Asker.service`.
+    private(set) var services = TreeDictionary<UInt32, Asking>()
     /// `svc.<primary cluster domain>`: every target ends with it. Nil without a cluster domain.
     let suffix: DNSName?
     let ttl: UInt32
@@ -126,16 +142,47 @@ public struct PTRTable: Sendable {
 
     func askers(_ key: Key) -> [Asker] { entries[key]?.all ?? [] }
 
-    mutating func add(_ key: Key, _ asker: Asker) {
+    /// Replaces everything Service number `id` asks for: `old` are the addresses it asked for
+    /// before, `asks` what it asks for now (the endpoint's hostname, nil for a ClusterIP).
+    mutating func setAsks(of id: UInt32, service: ObjectName, old: [Key], asks: [(ip: Key, hostname: String?)]) {
+        for key in old { remove(key, askedBy: id) }
+        guard !asks.isEmpty else {
+            services[id] = nil
+            return
+        }
+        var hostnames: [String] = []
+        var numbers: [String: UInt32] = [:]
+        for (key, hostname) in asks {
+            let host: UInt32
+            if let hostname {
+                if !key.v6, hostname == EndpointName.dashed(key.address) {
+                    host = Asker.dashed
+                } else if let n = numbers[hostname] {
+                    host = n
+                } else {
+                    host = UInt32(hostnames.count + 2)
+                    numbers[hostname] = host
+                    hostnames.append(hostname)
+                }
+            } else {
+                host = Asker.clusterIP
+            }
+            add(key, Asker(service: id, host: host))
+        }
+        let asking = Asking(service: service, hostnames: hostnames)
+        if services[id] != asking { services[id] = asking }
+    }
+
+    private mutating func add(_ key: Key, _ asker: Asker) {
         entries.updateValue(forKey: key) { askers in
             askers = askers.map { Askers($0.all + [asker])! } ?? .one(asker)
         }
     }
 
-    /// Takes every asker of `service` out of `key`'s.
-    mutating func remove(_ key: Key, askedBy service: ObjectName) {
+    /// Takes every asker of Service number `id` out of `key`'s.
+    private mutating func remove(_ key: Key, askedBy id: UInt32) {
         guard let list = entries[key]?.all else { return }
-        let kept = list.filter { $0.service != service }
+        let kept = list.filter { $0.service != id }
         if kept.count != list.count { entries[key] = Askers(kept) }
     }
 
@@ -144,12 +191,12 @@ public struct PTRTable: Sendable {
     /// The PTR targets of `key`, in the order they are answered.
     public func owners(_ key: Key) -> [DNSName] {
         let askers = askers(key)
-        if askers.count == 1 { return target(askers[0]).map { [$0] } ?? [] }
-        let clusterIP = askers.filter { $0.hostname == nil }
+        if askers.count == 1 { return target(askers[0], key).map { [$0] } ?? [] }
+        let clusterIP = askers.filter { $0.host == Asker.clusterIP }
         if !clusterIP.isEmpty {
-            return clusterIP.compactMap(target).min(by: Zone.canonicalLess).map { [$0] } ?? []
+            return clusterIP.compactMap { target($0, key) }.min(by: Zone.canonicalLess).map { [$0] } ?? []
         }
-        return Array(Set(askers.compactMap(target))).sorted(by: Zone.canonicalLess)
+        return Array(Set(askers.compactMap { target($0, key) })).sorted(by: Zone.canonicalLess)
     }
 
     /// PTR records of `key` (what `clusterdns_index_records` counts).
@@ -163,10 +210,22 @@ public struct PTRTable: Sendable {
 
     /// A PTR's target: the Service's name for a ClusterIP, `<hostname>.<svc>` for an endpoint
     /// (the Service's name when that would not be a name).
-    func target(_ asker: Asker) -> DNSName? {
-        guard let suffix, let svcName = try? DNSName(labels: [asker.service.name, asker.service.namespace], suffix: suffix) else { return nil }
-        guard let hostname = asker.hostname else { return svcName }
+    func target(_ asker: Asker, _ key: Key) -> DNSName? {
+        guard let suffix, let asking = services[asker.service],
+              let svcName = try? DNSName(labels: [asking.service.name, asking.service.namespace], suffix: suffix) else { return nil }
+        guard let hostname = hostname(asker, key, asking) else { return svcName }
         return (try? DNSName(labels: [hostname], suffix: svcName)) ?? svcName
+    }
+
+    /// The endpoint's name of an asker (nil for a ClusterIP).
+    func hostname(_ asker: Asker, _ key: Key, _ asking: Asking) -> String? {
+        switch asker.host {
+        case Asker.clusterIP: return nil
+        case Asker.dashed: return EndpointName.dashed(key.address)
+        default:
+            let i = Int(asker.host) - 2
+            return i < asking.hostnames.count ? asking.hostnames[i] : nil
+        }
     }
 
     /// The node of the address whose reverse name is `name`, built: for the long way, `check`
@@ -196,14 +255,23 @@ public struct PTRTable: Sendable {
     /// RRset's header is `(.ptr, 1, 0, 0..<count)`.
     public func write(_ key: Key, into buffer: UnsafeMutableRawBufferPointer) -> Lookup {
         guard let askers = entries[key] else { return .none }
-        guard case .one(let asker) = askers, let suffix, buffer.count >= PTRTable.maxRecordSize else { return .many }
-        var service = asker.service.name, namespace = asker.service.namespace
+        guard case .one(let asker) = askers, let suffix, buffer.count >= PTRTable.maxRecordSize,
+              let asking = services[asker.service] else { return .many }
+        var service = asking.service.name, namespace = asking.service.namespace
         let svcLength = 2 + service.utf8.count + namespace.utf8.count + suffix.wire.count
         // Valid by construction (see `Asker`), so this holds; the long way decides otherwise.
         guard (1...63).contains(service.utf8.count), (1...63).contains(namespace.utf8.count), svcLength <= 255 else { return .many }
-        var host = asker.hostname
+        // The dashed IPv4 address is written from the key: at most 15 bytes, always a label.
+        let dashed = asker.host == Asker.dashed && !key.v6
+        var host: String?
+        if !dashed, asker.host != Asker.clusterIP {
+            let i = Int(asker.host) - 2
+            guard i < asking.hostnames.count else { return .many }
+            host = asking.hostnames[i]
+        }
         if let h = host, h.utf8.isEmpty || h.utf8.count > 63 || svcLength + 1 + h.utf8.count > 255 { host = nil }
-        let targetLength = svcLength + (host.map { 1 + $0.utf8.count } ?? 0)
+        let dashedLength = dashed ? Self.dashedLength(UInt32(truncatingIfNeeded: key.low)) : 0
+        let targetLength = svcLength + (host.map { 1 + $0.utf8.count } ?? 0) + (dashed ? 1 + dashedLength : 0)
         var i = 0
         func put(_ b: UInt8) {
             buffer[i] = b
@@ -223,6 +291,17 @@ public struct PTRTable: Sendable {
         put(UInt8(truncatingIfNeeded: ttl >> 8)); put(UInt8(truncatingIfNeeded: ttl))
         put(UInt8(targetLength >> 8)); put(UInt8(targetLength & 0xFF))
         if var h = host { put(label: &h) }
+        if dashed {
+            put(UInt8(dashedLength))
+            let v4 = UInt32(truncatingIfNeeded: key.low)
+            for k in 0..<4 {
+                if k > 0 { put(UInt8(ascii: "-")) }
+                let octet = UInt8(truncatingIfNeeded: v4 >> (24 - 8 * UInt32(k)))
+                if octet >= 100 { put(UInt8(ascii: "0") + octet / 100) }
+                if octet >= 10 { put(UInt8(ascii: "0") + octet / 10 % 10) }
+                put(UInt8(ascii: "0") + octet % 10)
+            }
+        }
         put(label: &service)
         put(label: &namespace)
         suffix.wire.withUnsafeBytes { src in
@@ -230,6 +309,16 @@ public struct PTRTable: Sendable {
             i += src.count
         }
         return .one(count: i)
+    }
+
+    /// Characters of `a-b-c-d` for an IPv4 address.
+    static func dashedLength(_ v4: UInt32) -> Int {
+        var n = 3
+        for k in 0..<4 {
+            let octet = UInt8(truncatingIfNeeded: v4 >> (8 * UInt32(k)))
+            n += octet >= 100 ? 3 : octet >= 10 ? 2 : 1
+        }
+        return n
     }
 
     static func nibble(_ b: UInt8) -> UInt8? {
