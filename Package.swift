@@ -134,6 +134,10 @@ let package = Package(
             "DNSWire", "RecordIndex", "DNSResponder", "KubeModel", "KubeSources", "TestSupport",
             // PluginTests: Corefile text through CorefilePlugins, forwarded answers through the Forwarder.
             "Corefile", "ClusterDNSApp", "Forwarding", "DNSServer",
+            // TCPHandlerTests: the connection handler in an EmbeddedChannel, no socket.
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "EndToEndTests", dependencies: [
             "DNSWire", "ClusterDNSApp", "KubeSources", "KubeAPI", "TestSupport", "FakeKubeAPI",

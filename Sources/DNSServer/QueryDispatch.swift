@@ -79,7 +79,7 @@ public struct QueryDispatch: Sendable {
     /// The client's reply from the upstreams' answer. Their response alone is copied from its
     /// cached bytes; around a prefix or a rewrite it is decoded and written with our answer.
     func compose(_ h: QueryProcessor.Handoff, _ upstream: UpstreamAnswer) -> Reply {
-        let now = Forwarder.now()
+        let now = forwarder?.now() ?? Forwarder.uptime()
         let entry: CachedResponse, staleTTL: UInt32?
         switch upstream {
         case .response(let e, let stale):

@@ -54,6 +54,9 @@ final class TCPQueryHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        // Past the cap the connection is closing: queries pipelined behind the last one it
+        // answers get no reply (found by TCPHandlerTests.maxQueriesPerConnection).
+        guard maxQueries == 0 || answered < maxQueries else { return }
         let started = recorder.active ? MonotonicClock.nanoseconds() : 0
         if processor.autopath, !clientRead {
             clientRead = true

@@ -35,9 +35,13 @@ public final class Forwarder: Sendable {
     let table = Mutex(FlightTable())
     let healthTask = Mutex<RepeatedTask?>(nil)
     public let stats = ForwardStats()
+    let clock: @Sendable () -> UInt64
 
-    public init(configuration: ForwardConfiguration, group: EventLoopGroup, logger: Logger) throws {
+    /// `clock` is the cache's (`now()`); tests pass one they move by hand.
+    public init(configuration: ForwardConfiguration, group: EventLoopGroup, logger: Logger,
+                clock: @escaping @Sendable () -> UInt64 = Forwarder.uptime) throws {
         self.configuration = configuration
+        self.clock = clock
         self.group = group
         self.logger = logger
         cache = ResponseCache(size: configuration.cache.size, serveStale: configuration.cache.serveStale)
@@ -58,7 +62,7 @@ public final class Forwarder: Sendable {
     public func cached(_ request: UpstreamRequest) -> UpstreamAnswer? {
         stats.cacheRequests.add(1, ordering: .relaxed)
         let key = Self.key(request)
-        let now = Self.now()
+        let now = self.now()
         guard case .fresh(let entry) = cache.lookup(key, now: now) else {
             stats.cacheMisses.add(1, ordering: .relaxed)
             // Every upstream known down: the answer (SERVFAIL, or stale) is known now, on the
@@ -114,20 +118,24 @@ public final class Forwarder: Sendable {
             result = promise.futureResult
         case .loop(let upstream):
             loopDetected(request, via: upstream)
-            return loop.makeSucceededFuture(settle(.failed("forwarding loop"), key, now: Self.now()))
+            return loop.makeSucceededFuture(settle(.failed("forwarding loop"), key, now: now()))
         case .full:
             stats.maxConcurrentRejects.add(1, ordering: .relaxed)
-            return loop.makeSucceededFuture(settle(.failed("over --max-concurrent"), key, now: Self.now()))
+            return loop.makeSucceededFuture(settle(.failed("over --max-concurrent"), key, now: now()))
         }
-        return result.map { self.settle($0, key, now: Self.now()) }
+        return result.map { self.settle($0, key, now: self.now()) }
     }
 
     static func key(_ request: UpstreamRequest) -> CacheKey {
         CacheKey(request.question, dnssecOK: request.dnssecOK, checkingDisabled: request.header.checkingDisabled)
     }
 
-    /// Monotonic nanoseconds: the clock of the cache's ages (`CachedResponse.reply(now:)`).
-    public static func now() -> UInt64 { NIODeadline.now().uptimeNanoseconds }
+    /// The cache's clock, in nanoseconds: what entries are stored at, aged and expired by
+    /// (`CachedResponse.reply(now:)`). Monotonic uptime unless a test injects its own.
+    public func now() -> UInt64 { clock() }
+
+    /// Monotonic nanoseconds since boot: upstream latencies and loop back-offs.
+    public static func uptime() -> UInt64 { NIODeadline.now().uptimeNanoseconds }
 
     /// A flight's result as the client gets it: a failure becomes an expired answer, with TTL
     /// 30, when serve-stale is on and one is kept (RFC 8767: stale beats SERVFAIL).
@@ -173,7 +181,7 @@ public final class Forwarder: Sendable {
         let deadline = NIODeadline.now() + TimeAmount(configuration.deadline)
         let start = pool.upstreams.isEmpty ? 0 : Int.random(in: 0..<pool.upstreams.count)
         attempt(key, query, pool, start: start, tried: 0, deadline: deadline, lastError: "no upstream answered", on: promise.futureResult.eventLoop) { result in
-            if case .response(let entry) = result { self.cache.insert(key, entry, now: Self.now()) }
+            if case .response(let entry) = result { self.cache.insert(key, entry, now: self.now()) }
             // The flight is answered by whoever takes it out of the table: here, or `stop()`.
             let mine = self.table.withLock { t -> Bool in
                 guard let f = t.flights[key], f.promise.futureResult === promise.futureResult else { return false }
@@ -211,7 +219,7 @@ public final class Forwarder: Sendable {
                     self.attempt(key, query, pool, start: start, tried: tried + 1, deadline: deadline,
                                  lastError: "\(upstream.label) answered \(message.rcode)", on: loop, done: done)
                 default:
-                    done(.response(CachedResponse(message, question: key.question, limits: self.configuration.cache, now: Self.now())))
+                    done(.response(CachedResponse(message, question: key.question, limits: self.configuration.cache, now: self.now())))
                 }
             case .failure(let error):
                 self.attempt(key, query, pool, start: start, tried: tried + 1, deadline: deadline,
@@ -222,7 +230,7 @@ public final class Forwarder: Sendable {
 
     /// One exchange with health and metrics kept; a truncated UDP reply is asked again over TCP.
     private func exchange(_ query: UpstreamQuery, _ upstream: UpstreamState, tcp: Bool, timeout: TimeAmount, on loop: EventLoop) -> EventLoopFuture<Message> {
-        let started = Self.now()
+        let started = Self.uptime()
         upstream.requests.add(1, ordering: .relaxed)
         let stats = self.stats, logger = self.logger, maxFails = configuration.maxFails
         return UpstreamExchange.run(query, to: upstream.address, tcp: tcp, timeout: timeout, on: loop) { stats.ignored($0) }
@@ -236,7 +244,7 @@ public final class Forwarder: Sendable {
                 if upstream.answered() {
                     logger.notice("upstream answers again", metadata: ["upstream": "\(upstream.label)"])
                 }
-                upstream.record(message.rcode, nanos: Self.now() - started)
+                upstream.record(message.rcode, nanos: Self.uptime() - started)
                 guard message.header.truncated, !tcp else { return loop.makeSucceededFuture(message) }
                 stats.truncatedRetries.add(1, ordering: .relaxed)
                 return self.exchange(query, upstream, tcp: true, timeout: timeout, on: loop)
@@ -249,8 +257,8 @@ public final class Forwarder: Sendable {
         stats.loops.add(1, ordering: .relaxed)
         let label = upstream?.label ?? "?"
         if let upstream {
-            let until = Self.now() + 30_000_000_000
-            if upstream.loopingUntil.exchange(until, ordering: .relaxed) < Self.now() {
+            let until = Self.uptime() + 30_000_000_000
+            if upstream.loopingUntil.exchange(until, ordering: .relaxed) < Self.uptime() {
                 logger.error("forwarding loop: a query sent to an upstream came back to this server; not using that upstream for 30 s",
                              metadata: ["upstream": "\(label)", "name": "\(request.question.name)"])
             }
