@@ -24,6 +24,11 @@ public struct CorefileLoad: Sendable {
     public struct Reload: Sendable, Equatable {
         public var interval: Duration
         public var jitter: Duration
+
+        package init(interval: Duration, jitter: Duration) {
+            self.interval = interval
+            self.jitter = jitter
+        }
     }
 }
 
@@ -69,7 +74,7 @@ public enum CorefileConfiguration {
 }
 
 /// One pass over the server blocks, collecting what each plugin asks for.
-struct Mapper {
+package struct Mapper {
     let path: String
     let overrides: CorefileOverrides
     var warnings: [String] = []
@@ -597,7 +602,7 @@ struct Mapper {
     }
 
     /// A Go duration (`5s`, `1m30s`, `500ms`, `2h`); a bare number is seconds, as CoreDNS reads some.
-    static func duration(_ text: String) -> Duration? {
+    package static func duration(_ text: String) -> Duration? {
         if let n = Int(text), n >= 0 { return .seconds(n) }
         return CorefilePlugins.goDuration(text)
     }

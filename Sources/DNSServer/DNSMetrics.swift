@@ -32,7 +32,7 @@ public final class DNSMetrics: Sendable {
     }
 
     /// One per UDP listener thread, and one per TCP listener and event loop.
-    func recorder(server: String, proto: String, logger: Logger, logQueries: Bool) -> QueryRecorder {
+    package func recorder(server: String, proto: String, logger: Logger, logQueries: Bool) -> QueryRecorder {
         let r = QueryRecorder(server: "dns://\(server)", proto: proto, record: recordQueries, logger: logger, logQueries: logQueries)
         recorders.withLock { $0.append(r) }
         return r
@@ -188,7 +188,7 @@ struct BucketCounts {
 /// one event loop. That thread does nearly all the recording (forwarded UDP replies are recorded
 /// from the forwarder's loop), so its lock is contended only by a scrape and those: no lock is
 /// shared between the threads answering queries.
-final class QueryRecorder: Sendable {
+package final class QueryRecorder: Sendable {
     struct Tally {
         var count = 0
         var duration = BucketCounts(DNSMetrics.durationBucketsNanos.count)

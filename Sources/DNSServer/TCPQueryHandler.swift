@@ -9,9 +9,9 @@ import Synchronization
 /// the replies of one read go out as one write; the idle timer closes connections without a
 /// complete query in time; a client that stops reading is paused, then closed, so it holds at
 /// most one write buffer (reliability.md §2.5).
-final class TCPQueryHandler: ChannelInboundHandler {
-    typealias InboundIn = ByteBuffer
-    typealias OutboundOut = ByteBuffer
+package final class TCPQueryHandler: ChannelInboundHandler {
+    package typealias InboundIn = ByteBuffer
+    package typealias OutboundOut = ByteBuffer
 
     private var view: SnapshotStore.View
     private let dispatch: QueryDispatch
@@ -41,7 +41,7 @@ final class TCPQueryHandler: ChannelInboundHandler {
     private var forwarding = 0
     private var closing = false
 
-    init(store: SnapshotStore, dispatch: QueryDispatch, counters: ServerCounters, recorder: QueryRecorder, maxQueries: Int, stallTimeout: TimeAmount, loadBalance: Bool, allocator: ByteBufferAllocator) {
+    package init(store: SnapshotStore, dispatch: QueryDispatch, counters: ServerCounters, recorder: QueryRecorder, maxQueries: Int, stallTimeout: TimeAmount, loadBalance: Bool, allocator: ByteBufferAllocator) {
         self.view = SnapshotStore.View(store)
         self.loadBalance = loadBalance
         self.rotation = loadBalance ? Self.connections.wrappingAdd(1, ordering: .relaxed).oldValue : 0
@@ -53,7 +53,7 @@ final class TCPQueryHandler: ChannelInboundHandler {
         self.stallTimeout = stallTimeout
     }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    package func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         // Past the cap the connection is closing: queries pipelined behind the last one it
         // answers get no reply (found by TCPHandlerTests.maxQueriesPerConnection).
         guard maxQueries == 0 || answered < maxQueries else { return }
@@ -156,11 +156,11 @@ final class TCPQueryHandler: ChannelInboundHandler {
         context.writeAndFlush(wrapOutboundOut(replies), promise: nil)
     }
 
-    func channelReadComplete(context: ChannelHandlerContext) {
+    package func channelReadComplete(context: ChannelHandlerContext) {
         sendPending(context)
     }
 
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+    package func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read {
             context.close(promise: nil)
         } else if let e = event as? ChannelEvent, e == .inputClosed {
@@ -171,7 +171,7 @@ final class TCPQueryHandler: ChannelInboundHandler {
         }
     }
 
-    func channelWritabilityChanged(context: ChannelHandlerContext) {
+    package func channelWritabilityChanged(context: ChannelHandlerContext) {
         if context.channel.isWritable {
             stallTimer?.cancel()
             stallTimer = nil
@@ -188,12 +188,12 @@ final class TCPQueryHandler: ChannelInboundHandler {
         context.fireChannelWritabilityChanged()
     }
 
-    func errorCaught(context: ChannelHandlerContext, error: Error) {
+    package func errorCaught(context: ChannelHandlerContext, error: Error) {
         // Bad framing, resets: this connection ends, no one else is affected.
         context.close(promise: nil)
     }
 
-    func channelInactive(context: ChannelHandlerContext) {
+    package func channelInactive(context: ChannelHandlerContext) {
         stallTimer?.cancel()
         counters.tcpOpen.subtract(1, ordering: .relaxed)
         context.fireChannelInactive()

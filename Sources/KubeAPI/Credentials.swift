@@ -28,6 +28,14 @@ public struct KubeCredentials: Sendable {
     /// Where these came from, for logs and /ready.
     public var origin: String
 
+    /// Plain credentials (no token, no TLS material): for tools that never connect.
+    package init(scheme: String, host: String, port: Int, origin: String) {
+        self.scheme = scheme
+        self.host = host
+        self.port = port
+        self.origin = origin
+    }
+
     public var useTLS: Bool { scheme == "https" }
     public var serverURL: String { "\(scheme)://\(host.contains(":") ? "[\(host)]" : host):\(port)\(pathPrefix)" }
 

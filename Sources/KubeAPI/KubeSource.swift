@@ -249,17 +249,17 @@ public final class KubeSource: Sendable {
         s.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? s
     }
 
-    // MARK: decoding
+    // MARK: decoding (package: the watch fuzz check runs them in any build)
 
-    struct Page {
-        var items: [ClusterObject]
-        var resourceVersion: String?
-        var continueToken: String?
+    package struct Page {
+        package var items: [ClusterObject]
+        package var resourceVersion: String?
+        package var continueToken: String?
     }
 
     /// A list page: every item through the object rules the manifests use. An item the rules
     /// reject is reported and skipped, never the page.
-    func decodeList(_ r: KubeResource, _ body: [UInt8]) throws -> Page {
+    package func decodeList(_ r: KubeResource, _ body: [UInt8]) throws -> Page {
         let list = try JSONValue.parse(body)
         let rules = ObjectRules<JSONValue>(file: r.rawValue, slimPods: options.slimPods)
         var items: [ClusterObject] = []
@@ -274,7 +274,7 @@ public final class KubeSource: Sendable {
         return Page(items: items, resourceVersion: meta?["resourceVersion"]?.text, continueToken: meta?["continue"]?.text)
     }
 
-    enum Event {
+    package enum Event {
         case upsert(ClusterObject, String?)
         case delete(ObjectName, String?)
         case bookmark(String?)
@@ -283,7 +283,7 @@ public final class KubeSource: Sendable {
         case ignored
     }
 
-    func decodeEvent(_ r: KubeResource, _ line: [UInt8]) throws -> Event {
+    package func decodeEvent(_ r: KubeResource, _ line: [UInt8]) throws -> Event {
         let event = try JSONValue.parse(line)
         guard let type = event["type"]?.text, let object = event["object"] else {
             throw JSONValue.ParseError(offset: 0, message: "a watch event needs type and object")

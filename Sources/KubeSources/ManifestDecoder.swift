@@ -35,11 +35,11 @@ public struct ManifestDecoder: Sendable {
     }
 
     /// Files this large that are one `kind: List` are parsed in pieces on every core.
-    static let splitSize = 1 << 20
+    package static let splitSize = 1 << 20
 
     /// `text` is one piece or the whole file; `lineOffset` maps its lines back to the file's.
     /// A piece is `items:` and some of the List's items.
-    func decode(_ text: String, lineOffset: Int, itemsOnly: Bool) throws(SourceError) -> Result {
+    package func decode(_ text: String, lineOffset: Int, itemsOnly: Bool) throws(SourceError) -> Result {
         var result = Result()
         do {
             // The sequence stops at a parse error and keeps it in `error`: check it, or a broken
@@ -69,7 +69,7 @@ public struct ManifestDecoder: Sendable {
     /// The pieces of a `kind: List` file with its items at column 0 (as `kubectl get -o yaml`
     /// writes it), each `items:` and a run of whole items, with the offset of its lines; nil
     /// when the file is not shaped so (it is then parsed whole, errors and all).
-    static func listChunks(_ text: String) -> [(text: String, lineOffset: Int)]? {
+    package static func listChunks(_ text: String) -> [(text: String, lineOffset: Int)]? {
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         guard let itemsAt = lines.firstIndex(where: { $0 == "items:" }) else { return nil }
         var end = itemsAt + 1

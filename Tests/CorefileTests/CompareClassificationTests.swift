@@ -1,4 +1,4 @@
-@testable import ClusterDNSApp
+import ClusterDNSApp
 import DNSResponder
 import DNSWire
 import Foundation

@@ -1,4 +1,4 @@
-@testable import ClusterDNSApp
+import ClusterDNSApp
 import Corefile
 import DNSServer
 import DNSWire

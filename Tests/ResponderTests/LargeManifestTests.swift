@@ -1,5 +1,5 @@
 import Foundation
-@testable import KubeSources
+import KubeSources
 import KubeModel
 import Testing
 

@@ -1,4 +1,4 @@
-@testable import DNSServer
+import DNSServer
 import DNSResponder
 import DNSWire
 import Forwarding
