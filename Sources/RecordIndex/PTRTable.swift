@@ -263,12 +263,7 @@ public struct PTRTable: Sendable {
         guard (1...63).contains(service.utf8.count), (1...63).contains(namespace.utf8.count), svcLength <= 255 else { return .many }
         // The dashed IPv4 address is written from the key: at most 15 bytes, always a label.
         let dashed = asker.host == Asker.dashed && !key.v6
-        var host: String?
-        if !dashed, asker.host != Asker.clusterIP {
-            let i = Int(asker.host) - 2
-            guard i < asking.hostnames.count else { return .many }
-            host = asking.hostnames[i]
-        }
+        var host = dashed ? nil : hostname(asker, key, asking)
         if let h = host, h.utf8.isEmpty || h.utf8.count > 63 || svcLength + 1 + h.utf8.count > 255 { host = nil }
         let dashedLength = dashed ? Self.dashedLength(UInt32(truncatingIfNeeded: key.low)) : 0
         let targetLength = svcLength + (host.map { 1 + $0.utf8.count } ?? 0) + (dashed ? 1 + dashedLength : 0)
