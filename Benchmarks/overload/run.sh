@@ -5,11 +5,15 @@
 #     2 s after the flood against one before it;
 #  2. a flood (FORWARD_QPS, default 20,000/s) of distinct names forwarded to an upstream that
 #     never answers, with --max-concurrent 100: the probe of a cluster name during it against the
-#     unloaded one, and the excess answered SERVFAIL at once
+#     unloaded one and against a control flood of cluster names at the same rate (ROUNDS rounds,
+#     default 3, interleaved, with the median of each), the server's CPU per query in both
+#     floods, and the excess answered SERVFAIL at once
 #     (coredns_forward_max_concurrent_rejects_total; none once the upstream is known down);
 #  3. 5,000 TCP connections opened at once: how many the server keeps (--max-tcp-connections
 #     1000), and the UDP probe meanwhile.
-# Timed figures are printed, not asserted: this machine is noisy (see the README).
+# Timed figures are printed, not asserted: this machine is noisy (see the README). As in
+# Benchmarks/dnsperf, the server is pinned to CPU 0 and the clients to CPU 1 when there are two,
+# so that what slows a probe is the server's own work rather than the load generator's.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BIN=${BIN:-.build/release/clusterdns}
@@ -18,18 +22,21 @@ FORWARD_SECONDS=${FORWARD_SECONDS:-30}
 # The forwarded flood's rate: under the server's capacity, so the probe measures the cost of
 # the flood rather than the queue any saturated server builds (a saturating flood is part 1).
 FORWARD_QPS=${FORWARD_QPS:-20000}
+ROUNDS=${ROUNDS:-3}
 PORT=${PORT:-15371}
 METRICS=$((PORT + 1))
 HOLE=$((PORT + 2))
 OUT=$(mktemp -d /tmp/clusterdns-overload.XXXXXX)
-PROBE="python3 Benchmarks/overload/probe.py"
+SERVER_CPU="" CLIENT_CPU=""
+if [ "$(nproc)" -ge 2 ]; then SERVER_CPU="taskset -c 0" CLIENT_CPU="taskset -c 1"; fi
+PROBE="$CLIENT_CPU python3 Benchmarks/overload/probe.py"
 NAME=web.shop.svc.cluster.local
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
 
 $PROBE blackhole "$HOLE" & pids+=($!)
-$BIN serve --zones zones --listen "127.0.0.1:$PORT" --upstream "127.0.0.1:$HOLE" --max-concurrent 100 \
+$SERVER_CPU $BIN serve --zones zones --listen "127.0.0.1:$PORT" --upstream "127.0.0.1:$HOLE" --max-concurrent 100 \
   --health-listen off --ready-listen off --metrics-listen "127.0.0.1:$METRICS" --lameduck 0 2>"$OUT/server.log" &
 srv=$!; pids+=($srv)
 for _ in $(seq 100); do dig +short +time=1 +tries=1 -p "$PORT" @127.0.0.1 "$NAME" >/dev/null 2>&1 && break; sleep 0.1; done
@@ -49,11 +56,13 @@ web.shop.svc.cluster.local.shop.svc.cluster.local A
 10.10.96.10.in-addr.arpa PTR
 Q
 for i in $(seq 1 100000); do echo "f$i.nowhere.test A"; done > "$OUT/forward.txt"
+# The control: cluster names (hits and NXDOMAINs) at the forwarded flood's rate.
+for i in $(seq 1 1000); do echo "web.shop.svc.cluster.local A"; echo "nope$i.shop.svc.cluster.local A"; done > "$OUT/cluster-rate.txt"
 
 echo "== 1. two clients flooding at full speed for ${FLOOD_SECONDS} s"
 echo "unloaded probe: $($PROBE probe 127.0.0.1 "$PORT" "$NAME" 200 5)"
 rss_before=$(rss)
-for c in 1 2; do dnsperf -s 127.0.0.1 -p "$PORT" -d "$OUT/cluster.txt" -l "$FLOOD_SECONDS" -c 4 -q 2000 >"$OUT/flood$c.txt" 2>&1 & pids+=($!); done
+for c in 1 2; do $CLIENT_CPU dnsperf -s 127.0.0.1 -p "$PORT" -d "$OUT/cluster.txt" -l "$FLOOD_SECONDS" -c 4 -q 2000 >"$OUT/flood$c.txt" 2>&1 & pids+=($!); done
 peak=$rss_before
 for _ in $(seq "$FLOOD_SECONDS"); do sleep 1; r=$(rss); [ "$r" -gt "$peak" ] && peak=$r; done
 wait "${pids[-1]}" "${pids[-2]}" 2>/dev/null || true
@@ -62,16 +71,31 @@ sleep 2
 echo "probe 2 s after the flood: $($PROBE probe 127.0.0.1 "$PORT" "$NAME" 200 5)"
 echo "resident: before $rss_before MB, peak during $peak MB, after $(rss) MB"
 
-echo "== 2. forwarded names to a silent upstream, ${FORWARD_QPS}/s for ${FORWARD_SECONDS} s (--max-concurrent 100)"
-echo "unloaded probe: $($PROBE probe 127.0.0.1 "$PORT" "$NAME" 200 5)"
+echo "== 2. forwarded names to a silent upstream, ${FORWARD_QPS}/s (--max-concurrent 100), ${ROUNDS} rounds"
+# A flood at FORWARD_QPS for FORWARD_SECONDS with the probe in its middle; prints the probe's
+# line and the server's CPU per answered query.
+flood() {
+  local c0 n
+  c0=$(cpu)
+  $CLIENT_CPU dnsperf -s 127.0.0.1 -p "$PORT" -d "$1" -l "$FORWARD_SECONDS" -Q "$FORWARD_QPS" -c 4 -q 2000 -t 5 >"$OUT/flood.txt" 2>&1 & fl=$!; pids+=($fl)
+  sleep 3
+  local line; line=$($PROBE probe 127.0.0.1 "$PORT" "$NAME" 200 $((FORWARD_SECONDS - 8)))
+  wait "$fl" 2>/dev/null || true
+  n=$(awk '/Queries completed/ {print $3}' "$OUT/flood.txt")
+  echo "$line; flood $n answered, server $(awk -v a="$(cpu)" -v b="$c0" -v n="$n" 'BEGIN {printf "%.1f", (a - b) * 1e6 / (n + 1)}') us CPU per query"
+}
+p99() { sed -E 's/.* p99 ([0-9.]+) ms.*/\1/'; }
+median() { sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 rejects_before=$(metric coredns_forward_max_concurrent_rejects_total)
-cpu_before=$(cpu)
-dnsperf -s 127.0.0.1 -p "$PORT" -d "$OUT/forward.txt" -l "$FORWARD_SECONDS" -Q "$FORWARD_QPS" -c 4 -q 2000 -t 5 >"$OUT/forward-flood.txt" 2>&1 & fwd=$!; pids+=($fwd)
-sleep 3
-echo "cluster name during it: $($PROBE probe 127.0.0.1 "$PORT" "$NAME" 200 $((FORWARD_SECONDS - 8)))"
-wait "$fwd" 2>/dev/null || true
-echo "forward flood: $(grep -E 'Queries sent|Queries completed' "$OUT/forward-flood.txt" | tr -s ' ' | tr '\n' ';')"
-echo "server CPU during it: $(awk -v a="$(cpu)" -v b="$cpu_before" 'BEGIN {printf "%.2f", a - b}') s"
+: >"$OUT/p99-unloaded"; : >"$OUT/p99-cluster"; : >"$OUT/p99-forward"
+for r in $(seq "$ROUNDS"); do
+  line=$($PROBE probe 127.0.0.1 "$PORT" "$NAME" 200 5); echo "round $r unloaded:      $line"; echo "$line" | p99 >>"$OUT/p99-unloaded"
+  line=$(flood "$OUT/cluster-rate.txt"); echo "round $r cluster flood: $line"; echo "$line" | p99 >>"$OUT/p99-cluster"
+  line=$(flood "$OUT/forward.txt"); echo "round $r forward flood: $line"; echo "$line" | p99 >>"$OUT/p99-forward"
+done
+u=$(median <"$OUT/p99-unloaded") c=$(median <"$OUT/p99-cluster") f=$(median <"$OUT/p99-forward")
+echo "median probe p99: unloaded $u ms, cluster flood $c ms, forward flood $f ms" \
+  "($(awk -v f="$f" -v u="$u" 'BEGIN {printf "%.1f", f / u}')x unloaded, $(awk -v f="$f" -v c="$c" 'BEGIN {printf "%.1f", f / c}')x the control)"
 echo "rejected over --max-concurrent: $(( $(metric coredns_forward_max_concurrent_rejects_total) - rejects_before ))"
 echo "resident after: $(rss) MB"
 
