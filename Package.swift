@@ -151,6 +151,7 @@ let package = Package(
             "DNSWire", "KubeModel", "RecordIndex", "DNSResponder", "KubeSources", "KubeAPI", "ClusterDNSApp", "TestSupport", "CLDNS", "CFuzzer", "FileContents",
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "Yams", package: "Yams"),
         ], path: "Fuzz/FuzzChecks"),
         .executableTarget(name: "FuzzWire", dependencies: ["FuzzChecks"], path: "Fuzz/FuzzWire"),
         .executableTarget(name: "FuzzQuery", dependencies: ["FuzzChecks"], path: "Fuzz/FuzzQuery"),

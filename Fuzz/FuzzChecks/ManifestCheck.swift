@@ -1,6 +1,7 @@
 import Foundation
 import KubeModel
 import KubeSources
+import Yams
 
 /// Target `manifest`: any bytes as a manifest file (`x.yaml`, and again as `x.json`: the
 /// directory reads both with `ManifestDecoder`) → objects and problems, or an error; never a
@@ -8,6 +9,8 @@ import KubeSources
 /// of it; the same text decodes the same way every time and under either name; every object
 /// returned keeps the rules (`ObjectCheck`). And one set of rules for manifests and the API: a
 /// JSON file that YAML reads gives what `ObjectRules` gives for the same JSON as the API sends it.
+/// And `BlockYAML`, the fast reader, reads what it accepts as Yams does: the same nodes, scalar
+/// styles and lines, and the same decoded result.
 public enum ManifestCheck {
     public static func check(_ bytes: [UInt8]) throws {
         // As the directory reads a file: text that is not UTF-8 is an error of its own, not decoded.
@@ -16,10 +19,12 @@ public enum ManifestCheck {
         // end of such a file is on the line after its last (found by this target, reported: the
         // decoder could clamp it). Allowed here, so the fuzzer looks past it.
         let lines = lineCount(text) + (endsWithLineBreak(text) ? 0 : 1)
+        try sameAsYams(text)
         var yaml: ManifestDecoder.Result?
         for file in ["x.yaml", "x.json"] {
-            let result = decode(text, file), again = decode(text, file)
-            try require(result == again || sameDuplicateKeyError(result, again), "\(file): two decodes of the same text differ:\n  \(result)\n  \(again)")
+            let result = decode(text, file), again = decode(text, file, reader: .yams)
+            try require(result == again || sameDuplicateKeyError(result, again),
+                        "\(file): the fast reader and Yams decode the same text differently:\n  \(result)\n  \(again)")
             switch result {
             case .failure(let error):
                 try require(error.file == file && !error.message.isEmpty, "\(file): error without file or message: \(error)")
@@ -56,8 +61,41 @@ public enum ManifestCheck {
         return x.message[..<i.upperBound] == y.message[..<j.upperBound] && keys(x.message[i.upperBound...]) == keys(y.message[j.upperBound...])
     }
 
-    static func decode(_ text: String, _ file: String) -> Result<ManifestDecoder.Result, SourceError> {
-        Result { () throws(SourceError) in try ManifestDecoder(file: file).decode(text) }
+    static func decode(_ text: String, _ file: String, reader: ManifestDecoder.Reader = .fastest) -> Result<ManifestDecoder.Result, SourceError> {
+        Result { () throws(SourceError) in try ManifestDecoder(file: file).decode(text, reader: reader) }
+    }
+
+    /// Text `BlockYAML` accepts composes with Yams to the same documents, node for node.
+    package static func sameAsYams(_ text: String) throws {
+        guard let fast = BlockYAML.documents(text) else { return }
+        var yams: [String] = []
+        do {
+            var documents = try Yams.compose_all(yaml: text, .basic)
+            while let d = documents.next() { yams.append(shape(d)) }
+            if let error = documents.error { throw error }
+        } catch {
+            throw CheckFailure("BlockYAML read a text Yams rejects (\(error)):\n\(fast.map(shape))")
+        }
+        try require(fast.map(shape) == yams, "BlockYAML and Yams read the text differently:\n  fast \(fast.map(shape))\n  yams \(yams)")
+    }
+
+    /// A node as text: structure, scalar text and plainness, and every node's line.
+    static func shape(_ n: BlockYAMLNode) -> String {
+        switch n.value {
+        case .scalar(let s, let plain): return "\(n.line):\(plain ? "" : "q")\(s.debugDescription)"
+        case .mapping(let m): return "\(n.line):{" + m.map { "\($0.0.debugDescription)=\(shape($0.1))" }.joined(separator: ",") + "}"
+        case .sequence(let a): return "\(n.line):[" + a.map(shape).joined(separator: ",") + "]"
+        }
+    }
+
+    static func shape(_ n: Yams.Node) -> String {
+        let line = n.mark?.line ?? 0
+        switch n {
+        case .scalar(let s): return "\(line):\(s.style == .plain ? "" : "q")\(s.string.debugDescription)"
+        case .mapping(let m): return "\(line):{" + m.map { "\(($0.key.scalar?.string ?? "?").debugDescription)=\(shape($0.value))" }.joined(separator: ",") + "}"
+        case .sequence(let a): return "\(line):[" + a.map(shape).joined(separator: ",") + "]"
+        case .alias: return "\(line):*"
+        }
     }
 
     /// Lines as YAML counts them (libyaml, YAML 1.1): CR LF, CR, LF, NEL, LS and PS each end one.

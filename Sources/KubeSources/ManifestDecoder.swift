@@ -24,24 +24,41 @@ public struct ManifestDecoder: Sendable {
         self.file = file
     }
 
-    public func decode(_ text: String) throws(SourceError) -> Result {
+    public func decode(_ text: String, reader: Reader = .fastest) throws(SourceError) -> Result {
         // In pieces when the file is shaped for it; anything a piece cannot read alone (an alias
         // to an anchor in another piece, a syntax error) is read again whole, so the result and
         // its errors are the whole file's.
-        if text.utf8.count >= Self.splitSize, let chunks = Self.listChunks(text), let pieces = try? decode(chunks) {
+        if text.utf8.count >= Self.splitSize, let chunks = Self.listChunks(text), let pieces = try? decode(chunks, reader: reader) {
             return pieces
         }
-        return try decode(text, lineOffset: 0, itemsOnly: false)
+        return try decode(text, lineOffset: 0, itemsOnly: false, reader: reader)
     }
+
+    /// How YAML text is read: `BlockYAML` where it can, else Yams; or Yams alone (the fuzz
+    /// target's reference).
+    public enum Reader: Sendable { case fastest, yams }
 
     /// Files this large that are one `kind: List` are parsed in pieces on every core.
     package static let splitSize = 1 << 20
 
     /// `text` is one piece or the whole file; `lineOffset` maps its lines back to the file's.
     /// A piece is `items:` and some of the List's items.
-    package func decode(_ text: String, lineOffset: Int, itemsOnly: Bool) throws(SourceError) -> Result {
+    package func decode(_ text: String, lineOffset: Int, itemsOnly: Bool, reader: Reader = .fastest) throws(SourceError) -> Result {
         var result = Result()
         do {
+            if reader != .yams, let documents = BlockYAML.documents(text) {
+                for document in documents {
+                    if itemsOnly {
+                        for item in document.member("items")?.items ?? [] { decodeDocument(item, into: &result) }
+                    } else {
+                        decodeDocument(document, into: &result)
+                    }
+                }
+                if lineOffset != 0 {
+                    for i in result.problems.indices { result.problems[i].line += lineOffset }
+                }
+                return result
+            }
             // The sequence stops at a parse error and keeps it in `error`: check it, or a broken
             // file would read as a file that ends early. The basic resolver: no implicit-tag
             // regexes over every scalar (they were most of the time of a large dump);
@@ -70,34 +87,45 @@ public struct ManifestDecoder: Sendable {
     /// writes it), each `items:` and a run of whole items, with the offset of its lines; nil
     /// when the file is not shaped so (it is then parsed whole, errors and all).
     package static func listChunks(_ text: String) -> [(text: String, lineOffset: Int)]? {
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-        guard let itemsAt = lines.firstIndex(where: { $0 == "items:" }) else { return nil }
-        var end = itemsAt + 1
-        var starts: [Int] = []
-        while end < lines.count, lines[end].isEmpty || lines[end].first == " " || lines[end].first == "-" || lines[end].first == "#" {
-            if lines[end].hasPrefix("- ") || lines[end] == "-" { starts.append(end) }
-            end += 1
+        // Over the bytes: splitting and joining a large file as Strings took longer than reading it.
+        var text = text
+        return text.withUTF8 { b -> [(text: String, lineOffset: Int)]? in
+            var starts = [0]  // where each line starts; line k ends at starts[k + 1] - 1
+            for k in b.indices where b[k] == 0x0A { starts.append(k + 1) }
+            let lineCount = starts.count
+            func end(_ k: Int) -> Int { k + 1 < lineCount ? starts[k + 1] - 1 : b.count }
+            func string(_ from: Int, _ to: Int) -> String { String(decoding: UnsafeBufferPointer(rebasing: b[from..<max(from, to)]), as: UTF8.self) }
+            func first(_ k: Int) -> UInt8? { starts[k] < end(k) ? b[starts[k]] : nil }
+            guard let itemsAt = (0..<lineCount).first(where: { string(starts[$0], end($0)) == "items:" }) else { return nil }
+            var last = itemsAt + 1
+            var items: [Int] = []
+            while last < lineCount {
+                let c = first(last)
+                guard c == nil || c == 0x20 || c == UInt8(ascii: "-") || c == UInt8(ascii: "#") else { break }
+                if c == UInt8(ascii: "-"), end(last) - starts[last] == 1 || b[starts[last] + 1] == 0x20 { items.append(last) }
+                last += 1
+            }
+            // The rest must say it is a List and parse: then the items are all there is.
+            var rest = string(0, starts[itemsAt]) + "items: []"
+            if last < lineCount { rest += "\n" + string(starts[last], b.count) }
+            guard items.count >= 2, let header = try? Yams.compose(yaml: rest, .basic), header.member("kind")?.text == "List" else { return nil }
+            let pieces = min(items.count, max(2, ProcessInfo.processInfo.activeProcessorCount) * 2)
+            var chunks: [(String, Int)] = []
+            for p in 0..<pieces {
+                let from = items[p * items.count / pieces]
+                let to = p == pieces - 1 ? last : items[(p + 1) * items.count / pieces]
+                // Line 2 of the piece is line `from + 1` of the file.
+                chunks.append(("items:\n" + string(starts[from], end(to - 1)), from - 1))
+            }
+            return chunks
         }
-        // The rest must say it is a List and parse: then the items are all there is.
-        let rest = (lines[..<itemsAt] + ["items: []"] + lines[end...]).joined(separator: "\n")
-        guard starts.count >= 2, let header = try? Yams.compose(yaml: rest, .basic),
-              header.member("kind")?.text == "List" else { return nil }
-        let pieces = min(starts.count, max(2, ProcessInfo.processInfo.activeProcessorCount) * 2)
-        var chunks: [(String, Int)] = []
-        for p in 0..<pieces {
-            let first = starts[p * starts.count / pieces]
-            let last = p == pieces - 1 ? end : starts[(p + 1) * starts.count / pieces]
-            // Line 2 of the piece is line `first + 1` of the file.
-            chunks.append(("items:\n" + lines[first..<last].joined(separator: "\n"), first - 1))
-        }
-        return chunks
     }
 
-    func decode(_ chunks: [(text: String, lineOffset: Int)]) throws(SourceError) -> Result {
+    func decode(_ chunks: [(text: String, lineOffset: Int)], reader: Reader) throws(SourceError) -> Result {
         let results = Mutex([Swift.Result<ManifestDecoder.Result, SourceError>?](repeating: nil, count: chunks.count))
         DispatchQueue.concurrentPerform(iterations: chunks.count) { i in
             let r = Swift.Result { () throws(SourceError) -> ManifestDecoder.Result in
-                try decode(chunks[i].text, lineOffset: chunks[i].lineOffset, itemsOnly: true)
+                try decode(chunks[i].text, lineOffset: chunks[i].lineOffset, itemsOnly: true, reader: reader)
             }
             results.withLock { $0[i] = r }
         }
@@ -130,9 +158,9 @@ public struct ManifestDecoder: Sendable {
         }
     }
 
-    func decodeDocument(_ node: Node, into result: inout Result) {
-        guard node.mapping != nil else {
-            if case .scalar(let s) = node, s.string.isEmpty || s.string == "null" || s.string == "~" { return }  // empty document
+    func decodeDocument<N: ManifestNode>(_ node: N, into result: inout Result) {
+        guard node.entries != nil else {
+            if let s = node.text, s.isEmpty || s == "null" || s == "~" { return }  // empty document
             result.problems.append(problem(node, "document is not a mapping"))
             return
         }
@@ -146,7 +174,7 @@ public struct ManifestDecoder: Sendable {
             return
         }
         do {
-            guard let objects = try ObjectRules<Node>(file: file).objects(kind: kind, node) else {
+            guard let objects = try ObjectRules<N>(file: file).objects(kind: kind, node) else {
                 result.skippedKinds[kind, default: 0] += 1
                 return
             }
@@ -156,8 +184,8 @@ public struct ManifestDecoder: Sendable {
         }
     }
 
-    func problem(_ node: Node, _ message: String) -> SourceError {
-        SourceError(file: file, line: node.mark?.line ?? 1, message: message)
+    func problem<N: ManifestNode>(_ node: N, _ message: String) -> SourceError {
+        SourceError(file: file, line: node.line, message: message)
     }
 }
 
@@ -179,11 +207,7 @@ extension Yams.Node: ManifestNode {
 
     public var boolean: Bool? {
         guard let s = scalar, s.style == .plain else { return nil }
-        switch s.string.lowercased() {
-        case "true", "yes", "on": return true
-        case "false", "no", "off": return false
-        default: return nil
-        }
+        return yamlBoolean(s.string)
     }
 
     public var items: [Yams.Node]? { sequence.map(Array.init) }
