@@ -2,7 +2,7 @@
 /// Fields that DNS never reads and that dominate real objects (`managedFields`, `annotations`)
 /// are skipped without being materialised, so a list page costs what DNS keeps, not what the
 /// API server stores.
-public indirect enum JSONValue: Sendable {
+public enum JSONValue: Sendable {
     case object([(key: String, value: JSONValue)])
     case array([JSONValue])
     case string(String)

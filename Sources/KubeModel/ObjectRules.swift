@@ -46,32 +46,32 @@ public struct ObjectRules<Node: ManifestNode> {
 
     func service(_ node: Node) throws(SourceError) -> Service {
         let (name, ns) = try meta(node, kind: "Service")
-        let what = "Service \(ns)/\(name)"
+        func what() -> String { "Service \(ns)/\(name)" }  // built only for a problem
         let spec = node.member("spec")
         let type = spec?.member("type")?.text ?? "ClusterIP"
         var ports: [Service.Port] = []
         for p in spec?.member("ports")?.items ?? [] {
             let proto = p.member("protocol")?.text ?? "TCP"
-            guard ["TCP", "UDP", "SCTP"].contains(proto) else { throw problem(p, "\(what): unknown port protocol \(proto)") }
-            guard let number = p.member("port")?.integer, (1...65535).contains(number) else { throw problem(p, "\(what): port needs a number 1-65535") }
+            guard proto == "TCP" || proto == "UDP" || proto == "SCTP" else { throw problem(p, "\(what()): unknown port protocol \(proto)") }
+            guard let number = p.member("port")?.integer, (1...65535).contains(number) else { throw problem(p, "\(what()): port needs a number 1-65535") }
             var target: Service.TargetPort?
             if let t = p.member("targetPort") {
                 if let n = t.integer { target = .number(n) } else if let s = t.text { target = .name(s) }
             }
             let portName = p.member("name")?.text
-            if let portName, !portName.isEmpty, !Self.isDNSLabel(portName) { throw problem(p, "\(what): port name \(portName) is not a DNS label") }
+            if let portName, !portName.isEmpty, !Self.isDNSLabel(portName) { throw problem(p, "\(what()): port name \(portName) is not a DNS label") }
             ports.append(Service.Port(name: portName, proto: proto, port: number, targetPort: target))
         }
         var selector: [String: String]?
         if let sel = spec?.member("selector") {
-            guard let map = sel.entries else { throw problem(sel, "\(what): selector is not a map") }
+            guard let map = sel.entries else { throw problem(sel, "\(what()): selector is not a map") }
             selector = [:]
             for (k, v) in map { selector![k] = v.text ?? "" }
         }
         let publish = spec?.member("publishNotReadyAddresses")?.boolean ?? false
         let kind: Service.Kind
         if type == "ExternalName" {
-            guard let ext = spec?.member("externalName")?.text, !ext.isEmpty else { throw problem(node, "\(what): ExternalName without spec.externalName") }
+            guard let ext = spec?.member("externalName")?.text, !ext.isEmpty else { throw problem(node, "\(what()): ExternalName without spec.externalName") }
             kind = .externalName(ext)
         } else {
             var ips = (spec?.member("clusterIPs")?.items ?? []).compactMap { $0.text }
@@ -80,7 +80,7 @@ public struct ObjectRules<Node: ManifestNode> {
                 kind = .headless
             } else {
                 for ip in ips where IPAddress(ip) == nil && ip != "" {
-                    throw problem(spec?.member("clusterIPs") ?? spec?.member("clusterIP") ?? node, "\(what): bad IP address \(ip)")
+                    throw problem(spec?.member("clusterIPs") ?? spec?.member("clusterIP") ?? node, "\(what()): bad IP address \(ip)")
                 }
                 // A Service with no ClusterIP yet (not allocated in a hand-written file) has no records.
                 kind = .clusterIP(ips.filter { !$0.isEmpty })
@@ -91,21 +91,21 @@ public struct ObjectRules<Node: ManifestNode> {
 
     func endpointSlice(_ node: Node) throws(SourceError) -> EndpointSlice {
         let (name, ns) = try meta(node, kind: "EndpointSlice")
-        let what = "EndpointSlice \(ns)/\(name)"
+        func what() -> String { "EndpointSlice \(ns)/\(name)" }  // built only for a problem
         let typeText = node.member("addressType")?.text ?? ""
-        guard let type = EndpointSlice.AddressType(rawValue: typeText) else { throw problem(node, "\(what): unknown addressType \(typeText)") }
+        guard let type = EndpointSlice.AddressType(rawValue: typeText) else { throw problem(node, "\(what()): unknown addressType \(typeText)") }
         var endpoints: [EndpointSlice.Endpoint] = []
         for e in node.member("endpoints")?.items ?? [] {
             let addrs = (e.member("addresses")?.items ?? []).compactMap { $0.text }
             if type != .fqdn {
                 for a in addrs {
-                    guard let ip = IPAddress(a), ip.isIPv4 == (type == .ipv4) else { throw problem(e, "\(what): bad \(typeText) address \(a)") }
+                    guard let ip = IPAddress(a), ip.isIPv4 == (type == .ipv4) else { throw problem(e, "\(what()): bad \(typeText) address \(a)") }
                 }
             }
             let ready = e.member("conditions")?.member("ready")?.boolean
             let podName = e.member("targetRef")?.member("kind")?.text == "Pod" ? e.member("targetRef")?.member("name")?.text : nil
             let hostname = e.member("hostname")?.text
-            if let hostname, !Self.isDNSLabel(hostname) { throw problem(e, "\(what): hostname \(hostname) is not a DNS label") }
+            if let hostname, !Self.isDNSLabel(hostname) { throw problem(e, "\(what()): hostname \(hostname) is not a DNS label") }
             endpoints.append(.init(addresses: addrs, ready: ready, hostname: hostname, podName: podName))
         }
         let ports = try slicePorts(node.member("ports")?.items ?? [], what)
@@ -113,11 +113,11 @@ public struct ObjectRules<Node: ManifestNode> {
         return EndpointSlice(namespace: ns, name: name, serviceName: svc, addressType: type, endpoints: endpoints, ports: ports)
     }
 
-    func slicePorts(_ nodes: [Node], _ what: String) throws(SourceError) -> [EndpointSlice.Port] {
+    func slicePorts(_ nodes: [Node], _ what: () -> String) throws(SourceError) -> [EndpointSlice.Port] {
         var out: [EndpointSlice.Port] = []
         for p in nodes {
             let proto = p.member("protocol")?.text ?? "TCP"
-            guard ["TCP", "UDP", "SCTP"].contains(proto) else { throw problem(p, "\(what): unknown port protocol \(proto)") }
+            guard proto == "TCP" || proto == "UDP" || proto == "SCTP" else { throw problem(p, "\(what()): unknown port protocol \(proto)") }
             out.append(.init(name: p.member("name")?.text, proto: proto, port: p.member("port")?.integer))
         }
         return out
@@ -127,19 +127,19 @@ public struct ObjectRules<Node: ManifestNode> {
     /// subset and address family; `addresses` ready, `notReadyAddresses` not.
     func endpoints(_ node: Node) throws(SourceError) -> [EndpointSlice] {
         let (name, ns) = try meta(node, kind: "Endpoints")
-        let what = "Endpoints \(ns)/\(name)"
+        func what() -> String { "Endpoints \(ns)/\(name)" }  // built only for a problem
         var out: [EndpointSlice] = []
         for (si, subset) in (node.member("subsets")?.items ?? []).enumerated() {
             let ports = try slicePorts(subset.member("ports")?.items ?? [], what)
             var byFamily: [EndpointSlice.AddressType: [EndpointSlice.Endpoint]] = [:]
             for (key, ready) in [("addresses", true), ("notReadyAddresses", false)] {
                 for a in subset.member(key)?.items ?? [] {
-                    guard let text = a.member("ip")?.text, let ip = IPAddress(text) else { throw problem(a, "\(what): bad address \(a.member("ip")?.text ?? "(none)")") }
+                    guard let text = a.member("ip")?.text, let ip = IPAddress(text) else { throw problem(a, "\(what()): bad address \(a.member("ip")?.text ?? "(none)")") }
                     let podName = a.member("targetRef")?.member("kind")?.text == "Pod" ? a.member("targetRef")?.member("name")?.text : nil
                     // The hostname is the first label of a DNS name, as in a slice (the API server
                     // validates it; a manifest may not have been through one).
                     let hostname = a.member("hostname")?.text
-                    if let hostname, !Self.isDNSLabel(hostname) { throw problem(a, "\(what): hostname \(hostname) is not a DNS label") }
+                    if let hostname, !Self.isDNSLabel(hostname) { throw problem(a, "\(what()): hostname \(hostname) is not a DNS label") }
                     byFamily[ip.isIPv4 ? .ipv4 : .ipv6, default: []].append(.init(addresses: [ip.description], ready: ready, hostname: hostname, podName: podName))
                 }
             }
