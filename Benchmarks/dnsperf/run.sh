@@ -81,6 +81,29 @@ awk 'function median(k, col,   m, i, j, t, a) {
       printf "ratio  %-7s clusterdns/knot queries per second: %.2f\n", load, median("clusterdns " load, 4) / median("knot " load, 4)
     }
   }' "$OUT/results"
+# The latency tail at a load every server carries (LATENCY_QPS, default 20,000/s; issue 12: p99
+# at 20k qps ≤ NSD's): dnsperf paced, every reply's latency printed (-v), p50/p99/p99.9 over
+# LATENCY_SECONDS per server and load, the servers interleaved as above.
+LATENCY_QPS=${LATENCY_QPS:-20000}
+LATENCY_SECONDS=${LATENCY_SECONDS:-5}
+latency() {
+  local name=$1 port=$3 file=$4 load=$5
+  taskset -c 1 dnsperf -s 127.0.0.1 -p "$port" -d "$file" -l "$LATENCY_SECONDS" -Q "$LATENCY_QPS" -c 4 -q 500 -v 2>/dev/null \
+    | awk '/^> / {print $NF * 1000}' | sort -g \
+    | awk -v s="$name" -v l="$load" '{v[NR] = $1} END {
+        if (NR == 0) {print s, l, "none"; exit}
+        printf "%-11s %-5s p50 %.3f ms, p99 %.3f ms, p99.9 %.3f ms (n=%d)\n", s, l, v[int(NR * 0.5) + 1], v[int(NR * 0.99) + 1], v[int(NR * 0.999) + 1], NR
+      }'
+}
+if [ "$LATENCY_SECONDS" -gt 0 ]; then
+  echo "latency at ${LATENCY_QPS} queries/s (UDP, ${LATENCY_SECONDS} s each):"
+  for load in hits mix; do
+    for i in 0 1 2 3; do
+      # shellcheck disable=SC2086
+      latency ${servers[$i]} "$OUT/$load.txt" "$load"
+    done
+  done
+fi
 rss() {
   local total=0 p r
   for p in $1 $(descendants "$1"); do r=$(awk '/VmRSS/ {print $2}' "/proc/$p/status" 2>/dev/null); total=$((total + ${r:-0})); done
