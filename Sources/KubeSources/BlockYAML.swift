@@ -255,7 +255,7 @@ package enum BlockYAML {
                     if close == UInt8(ascii: "}") {
                         let (key, afterKey) = try flowScalar(from: k, of: l, key: true)
                         guard case .scalar(let name, _) = key.value, afterKey + 1 < l.end, b[afterKey] == UInt8(ascii: ":"),
-                              b[afterKey + 1] == 0x20 else { throw Unsupported() }
+                              b[afterKey + 1] == 0x20, afterKey - k < Self.keyLimit else { throw Unsupported() }
                         for (e, _) in entries where e == name { throw Unsupported() }
                         let (value, end) = try flowNode(from: skipSpaces(afterKey + 1, l.end), of: l, depth: depth)
                         entries.append((name, value))
@@ -342,19 +342,22 @@ package enum BlockYAML {
             return (try? key(l)) != nil
         }
 
+        /// libyaml gives up on a key whose colon is 1,024 bytes or more past its start.
+        static let keyLimit = 1000
+
         /// The key at the line's content and the byte after its colon.
         func key(_ l: Line) throws(Unsupported) -> (String, Int) {
             let s = content(l)
             if b[s] == UInt8(ascii: "\"") || b[s] == UInt8(ascii: "'") {
                 let (k, end) = b[s] == UInt8(ascii: "\"") ? try doubleQuoted(from: s, to: l.end) : try singleQuoted(from: s, to: l.end)
-                guard end < l.end, b[end] == UInt8(ascii: ":"), end + 1 == l.end || b[end + 1] == 0x20 else { throw Unsupported() }
+                guard end < l.end, b[end] == UInt8(ascii: ":"), end + 1 == l.end || b[end + 1] == 0x20, end - s < Self.keyLimit else { throw Unsupported() }
                 return (k, end + 1)
             }
             let end = try plainEnd(from: s, to: l.end)
             var k = s
             while k < end {
                 if b[k] == UInt8(ascii: ":"), k + 1 == l.end || b[k + 1] == 0x20 {
-                    guard k > s, b[k - 1] != 0x20, k - s < 1000 else { throw Unsupported() }
+                    guard k > s, b[k - 1] != 0x20, k - s < Self.keyLimit else { throw Unsupported() }
                     let key = string(s, k)
                     guard key != "<<" else { throw Unsupported() }  // merge keys: Yams's business
                     return (key, k + 1)

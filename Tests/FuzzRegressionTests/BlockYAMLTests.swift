@@ -149,6 +149,9 @@ import Testing
         "a: 1\n---\n",                      // an empty document
         "<<: {a: 1}\n",                     // a merge key
         "a: |2\n   x\n",                    // an indentation indicator
+        String(repeating: "k", count: 1100) + ": v\n",          // a key past libyaml's 1,024 bytes
+        "\"" + String(repeating: "k", count: 1100) + "\": v\n",
+        "a: {" + String(repeating: "k", count: 1100) + ": v}\n",
     ]
 
     @Test(arguments: declined)
