@@ -96,7 +96,9 @@ public struct ManifestDecoder: Sendable {
             func end(_ k: Int) -> Int { k + 1 < lineCount ? starts[k + 1] - 1 : b.count }
             func string(_ from: Int, _ to: Int) -> String { String(decoding: UnsafeBufferPointer(rebasing: b[from..<max(from, to)]), as: UTF8.self) }
             func first(_ k: Int) -> UInt8? { starts[k] < end(k) ? b[starts[k]] : nil }
-            guard let itemsAt = (0..<lineCount).first(where: { string(starts[$0], end($0)) == "items:" }) else { return nil }
+            let itemsKey = Array("items:".utf8)
+            guard let itemsAt = (0..<lineCount).first(where: { end($0) - starts[$0] == itemsKey.count && b[starts[$0]..<end($0)].elementsEqual(itemsKey) })
+            else { return nil }
             var last = itemsAt + 1
             var items: [Int] = []
             while last < lineCount {
