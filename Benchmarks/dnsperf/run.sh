@@ -83,26 +83,44 @@ awk 'function median(k, col,   m, i, j, t, a) {
   }' "$OUT/results"
 # The latency tail at a load every server carries (LATENCY_QPS, default 20,000/s; issue 12: p99
 # at 20k qps ≤ NSD's): dnsperf paced, every reply's latency printed (-v), p50/p99/p99.9 over
-# LATENCY_SECONDS per server and load, the servers interleaved as above.
+# LATENCY_SECONDS per server and load, LATENCY_ROUNDS rounds with the order rotated as above;
+# the median of each figure over the rounds (one run's tail on this machine is mostly noise).
 LATENCY_QPS=${LATENCY_QPS:-20000}
 LATENCY_SECONDS=${LATENCY_SECONDS:-5}
+LATENCY_ROUNDS=${LATENCY_ROUNDS:-3}
 latency() {
   local name=$1 port=$3 file=$4 load=$5
   taskset -c 1 dnsperf -s 127.0.0.1 -p "$port" -d "$file" -l "$LATENCY_SECONDS" -Q "$LATENCY_QPS" -c 4 -q 500 -v 2>/dev/null \
     | awk '/^> / {print $NF * 1000}' | sort -g \
     | awk -v s="$name" -v l="$load" '{v[NR] = $1} END {
-        if (NR == 0) {print s, l, "none"; exit}
-        printf "%-11s %-5s p50 %.3f ms, p99 %.3f ms, p99.9 %.3f ms (n=%d)\n", s, l, v[int(NR * 0.5) + 1], v[int(NR * 0.99) + 1], v[int(NR * 0.999) + 1], NR
-      }'
+        if (NR > 0) printf "%s %s %.3f %.3f %.3f %d\n", s, l, v[int(NR * 0.5) + 1], v[int(NR * 0.99) + 1], v[int(NR * 0.999) + 1], NR
+      }' >>"$OUT/latency"
 }
 if [ "$LATENCY_SECONDS" -gt 0 ]; then
-  echo "latency at ${LATENCY_QPS} queries/s (UDP, ${LATENCY_SECONDS} s each):"
-  for load in hits mix; do
-    for i in 0 1 2 3; do
-      # shellcheck disable=SC2086
-      latency ${servers[$i]} "$OUT/$load.txt" "$load"
+  : >"$OUT/latency"
+  for round in $(seq 0 $((LATENCY_ROUNDS - 1))); do
+    for load in hits mix; do
+      for i in 0 1 2 3; do
+        # shellcheck disable=SC2086
+        latency ${servers[$(((i + round) % 4))]} "$OUT/$load.txt" "$load"
+      done
     done
   done
+  echo "latency at ${LATENCY_QPS} queries/s, UDP, median of ${LATENCY_ROUNDS} runs of ${LATENCY_SECONDS} s:"
+  awk 'function median(k, col,   m, i, j, t, a) {
+         m = n[k]; for (i = 1; i <= m; i++) a[i] = v[k, i, col]
+         for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (a[j] < a[i]) {t = a[i]; a[i] = a[j]; a[j] = t}
+         return (m % 2) ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
+       }
+       {k = $1 " " $2; n[k]++; v[k, n[k], 3] = $3; v[k, n[k], 4] = $4; v[k, n[k], 5] = $5}
+       END {
+         split("hits mix", loads, " "); split("clusterdns no-metrics nsd knot", names, " ")
+         for (l = 1; l <= 2; l++) for (s = 1; s <= 4; s++) {
+           k = names[s] " " loads[l]
+           if (n[k]) printf "%-11s %-5s p50 %.3f ms, p99 %.3f ms, p99.9 %.3f ms\n", names[s], loads[l], median(k, 3), median(k, 4), median(k, 5)
+         }
+         for (l = 1; l <= 2; l++) printf "ratio  %-5s clusterdns/nsd p99 at %s/s: %.2f\n", loads[l], qps, median("clusterdns " loads[l], 4) / median("nsd " loads[l], 4)
+       }' qps="$LATENCY_QPS" "$OUT/latency"
 fi
 rss() {
   local total=0 p r
