@@ -150,7 +150,7 @@ public enum ManifestCheck {
             return
         }
         do {
-            guard let objects = try ObjectRules<JSONValue>(file: "x.json").objects(kind: kind, node) else {
+            guard let objects = try ObjectRules<JSONValue>(file: "x.json").read(kind: kind, node) else {
                 result.skippedKinds[kind, default: 0] += 1
                 return
             }

@@ -265,7 +265,7 @@ public final class KubeSource: Sendable {
         var items: [ClusterObject] = []
         for item in list["items"]?.items ?? [] {
             do {
-                items += try rules.objects(kind: r.kindName, item) ?? []
+                items += try rules.read(kind: r.kindName, item) ?? []
             } catch {
                 logger.warning("object skipped", metadata: ["resource": "\(r.rawValue)", "error": "\(error.message)"])
             }
@@ -301,7 +301,7 @@ public final class KubeSource: Sendable {
             return .delete(ObjectName(namespace: r == .namespaces ? "" : meta?["namespace"]?.text ?? "", name: name), rv)
         case "ADDED", "MODIFIED":
             do {
-                guard let obj = try ObjectRules<JSONValue>(file: r.rawValue, slimPods: options.slimPods).objects(kind: r.kindName, object)?.first
+                guard let obj = try ObjectRules<JSONValue>(file: r.rawValue, slimPods: options.slimPods).read(kind: r.kindName, object)?.first
                 else { return .ignored }
                 return .upsert(obj, rv)
             } catch {

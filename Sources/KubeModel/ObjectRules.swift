@@ -17,6 +17,12 @@ public struct ObjectRules<Node: ManifestNode> {
         self.slimPods = slimPods
     }
 
+    /// `objects(kind:_:)` as compiled for the node type (`ManifestNode.objects`): what callers
+    /// in other modules use.
+    public func read(kind: String, _ node: Node) throws(SourceError) -> [ClusterObject]? {
+        try Node.objects(self, kind: kind, node)
+    }
+
     /// The objects one document of `kind` holds (an `Endpoints` may hold several slices);
     /// nil when DNS does not read the kind.
     public func objects(kind: String, _ node: Node) throws(SourceError) -> [ClusterObject]? {

@@ -176,7 +176,7 @@ public struct ManifestDecoder: Sendable {
             return
         }
         do {
-            guard let objects = try ObjectRules<N>(file: file).objects(kind: kind, node) else {
+            guard let objects = try ObjectRules<N>(file: file).read(kind: kind, node) else {
                 result.skippedKinds[kind, default: 0] += 1
                 return
             }
