@@ -107,6 +107,8 @@ import Testing
           empty: [[], {}]
 
         """,
+        // A literal block that ends the text without a line break: clipped to none.
+        "kind: ConfigMap\ndata:\n  last: |\n    no break at the end",
         // Text beyond ASCII, in every kind of scalar.
         """
         kind: Namespace
