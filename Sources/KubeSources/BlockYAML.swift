@@ -17,7 +17,7 @@ package enum BlockYAML {
         try? read(text).get()
     }
 
-    /// The documents, or the line where the reader gave up (for the debug log and tests).
+    /// The documents, or the line where the reader gave up (tests name it).
     package static func read(_ text: String) -> Result<[BlockYAMLNode], Declined> {
         var text = text
         return text.withUTF8 { bytes in
@@ -337,9 +337,7 @@ package enum BlockYAML {
 
         /// Whether the content from `p` is `key:` or `key: …` (plain or quoted key).
         func looksLikeKey(from p: Int, to end: Int) -> Bool {
-            var l = Line(start: p, end: end, indent: 0, number: 0)
-            l.indent = 0
-            return (try? key(l)) != nil
+            (try? key(Line(start: p, end: end, indent: 0, number: 0))) != nil
         }
 
         /// libyaml gives up on a key whose colon is 1,024 bytes or more past its start.

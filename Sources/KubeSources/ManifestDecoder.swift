@@ -47,31 +47,16 @@ public struct ManifestDecoder: Sendable {
         var result = Result()
         do {
             if reader != .yams, let documents = BlockYAML.documents(text) {
-                for document in documents {
-                    if itemsOnly {
-                        for item in document.member("items")?.items ?? [] { decodeDocument(item, into: &result) }
-                    } else {
-                        decodeDocument(document, into: &result)
-                    }
-                }
-                if lineOffset != 0 {
-                    for i in result.problems.indices { result.problems[i].line += lineOffset }
-                }
-                return result
+                for document in documents { decodeDocument(document, itemsOnly: itemsOnly, into: &result) }
+            } else {
+                // The sequence stops at a parse error and keeps it in `error`: check it, or a broken
+                // file would read as a file that ends early. The basic resolver: no implicit-tag
+                // regexes over every scalar (they were most of the time of a large dump);
+                // `ManifestNode` below reads scalars as Kubernetes does.
+                var documents = try Yams.compose_all(yaml: text, .basic)
+                while let document = documents.next() { decodeDocument(document, itemsOnly: itemsOnly, into: &result) }
+                if let error = documents.error { throw error }
             }
-            // The sequence stops at a parse error and keeps it in `error`: check it, or a broken
-            // file would read as a file that ends early. The basic resolver: no implicit-tag
-            // regexes over every scalar (they were most of the time of a large dump);
-            // `ManifestNode` below reads scalars as Kubernetes does.
-            var documents = try Yams.compose_all(yaml: text, .basic)
-            while let document = documents.next() {
-                if itemsOnly {
-                    for item in document.member("items")?.items ?? [] { decodeDocument(item, into: &result) }
-                } else {
-                    decodeDocument(document, into: &result)
-                }
-            }
-            if let error = documents.error { throw error }
         } catch let error as YamlError {
             throw SourceError(file: file, line: Self.line(of: error) + lineOffset, message: "YAML: \(Self.problem(of: error))")
         } catch {
@@ -81,6 +66,12 @@ public struct ManifestDecoder: Sendable {
             for i in result.problems.indices { result.problems[i].line += lineOffset }
         }
         return result
+    }
+
+    /// A document, or in a piece (`itemsOnly`) the items under its `items:`.
+    func decodeDocument<N: ManifestNode>(_ document: N, itemsOnly: Bool, into result: inout Result) {
+        guard itemsOnly else { return decodeDocument(document, into: &result) }
+        for item in document.member("items")?.items ?? [] { decodeDocument(item, into: &result) }
     }
 
     /// The pieces of a `kind: List` file with its items at column 0 (as `kubectl get -o yaml`
