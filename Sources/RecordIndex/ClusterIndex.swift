@@ -48,6 +48,8 @@ public struct ClusterIndex {
     var dirtyPodAddresses: Set<PodAddress> = []
     /// Addresses whose askers changed, with their PTR records at the last publish.
     var dirtyPTRs: [PTRTable.Key: Int] = [:]
+    /// `ptrs` was empty when this publish began: `dirtyPTRs` is not kept (see `publish`).
+    var ptrsFromEmpty = false
 
     var forward: [ZoneTree]
     var reverse: [ZoneTree]
@@ -86,10 +88,12 @@ public struct ClusterIndex {
         forward = options.clusterDomains.map { ZoneTree(apex: $0) }
         reverse = options.reverseZones.map { ZoneTree(apex: $0) }
         for i in forward.indices {
-            for (name, node) in rules.fixedClusterNodes(forward[i].apex) { forward[i].set(name, node) }
+            let fixed = rules.fixedClusterNodes(forward[i].apex)
+            for (name, node) in zip(fixed.names, fixed.nodes) { forward[i].set(name, node) }
         }
         for i in reverse.indices {
-            for (name, node) in rules.fixedReverseNodes(reverse[i].apex) { reverse[i].set(name, node) }
+            let fixed = rules.fixedReverseNodes(reverse[i].apex)
+            for (name, node) in zip(fixed.names, fixed.nodes) { reverse[i].set(name, node) }
         }
     }
 
@@ -241,13 +245,22 @@ public struct ClusterIndex {
     /// `synced: false` while a source feeding the cluster zones has not listed everything: names
     /// not found then answer SERVFAIL (D18).
     public mutating func publish(serial: UInt32, synced: Bool = true) -> (zones: [Zone], stats: Snapshot.Stats) {
+        // A first build (or one after every PTR went): each address's records were 0 before, so
+        // they need not be noted one by one; every address in the table is then new.
+        ptrsFromEmpty = ptrs.count == 0
         for key in dirtyServices { rederive(key) }
         dirtyServices = []
         for ns in dirtyNamespaces { refreshNamespace(ns) }
         dirtyNamespaces = []
         for address in dirtyPodAddresses { refreshPodAddress(address) }
         dirtyPodAddresses = []
-        for (key, before) in dirtyPTRs { refreshPTR(key, before: before) }
+        if ptrsFromEmpty {
+            let table = ptrs
+            table.eachRecordCount { key, records in refreshPTR(key, before: 0, after: records) }
+            ptrsFromEmpty = false
+        } else {
+            for (key, before) in dirtyPTRs { refreshPTR(key, before: before, after: ptrs.records(key)) }
+        }
         dirtyPTRs = [:]
 
         rules.serial = serial
@@ -295,7 +308,7 @@ public struct ClusterIndex {
     mutating func rederive(_ key: ObjectName) {
         let old = derived[key] ?? .empty
         var output = ServiceOutput.empty
-        var nodesPerZone: [[DNSName: Node]] = forward.map { _ in [:] }
+        var nodesPerZone: [BuiltNodes] = forward.map { _ in .empty }
         var serviceNames: [DNSName?] = forward.map { _ in nil }
         var asked: [(ip: PTRTable.Key, hostname: String?)] = []
         if case .service(let svc)? = store.effective(.service, key), exposed(key.namespace) {
@@ -305,7 +318,7 @@ public struct ClusterIndex {
                 guard let (svcName, nodes) = rules.serviceNodes(svc, zone: forward[i].apex, ready: ready) else { continue }
                 nodesPerZone[i] = nodes
                 serviceNames[i] = svcName
-                output.names[i] = nodes.keys.map(\.foldedHash)
+                output.names[i] = nodes.names.map(\.hash)
                 if i == 0 {
                     output.counted = true
                     asked = rules.servicePTRs(svc, nodes: nodes, ready: ready).map { (PTRTable.Key($0.ip), $0.hostname) }
@@ -323,12 +336,12 @@ public struct ClusterIndex {
             for hash in i < old.names.count ? old.names[i] : [] {
                 forward[i].remove(hash: hash) { node in
                     let owner = node.name
-                    return nodesPerZone[i][owner] == nil && svcName.map { owner.isSubdomain(of: $0) } == true
+                    return !nodesPerZone[i].contains(HashedName(owner)) && svcName.map { owner.isSubdomain(of: $0) } == true
                 }
             }
             // A first derivation writes names nobody holds: no need to look for an equal node.
             let fresh = i >= old.names.count || old.names[i].isEmpty
-            for (name, node) in nodesPerZone[i] { forward[i].set(name, node, fresh: fresh) }
+            for (name, node) in zip(nodesPerZone[i].names, nodesPerZone[i].nodes) { forward[i].set(name, node, fresh: fresh) }
         }
         // The Service's askers go and come back whole: which hostname each address had is not
         // kept, and an unchanged asker set costs a few table writes, no record work (its counts
@@ -361,7 +374,7 @@ public struct ClusterIndex {
 
     /// Notes an address's PTR records before its first change since the last publish.
     mutating func touchPTR(_ ip: PTRTable.Key) {
-        if dirtyPTRs[ip] == nil { dirtyPTRs[ip] = ptrs.records(ip) }
+        if !ptrsFromEmpty, dirtyPTRs[ip] == nil { dirtyPTRs[ip] = ptrs.records(ip) }
     }
 
     mutating func refreshNamespace(_ ns: String) {
@@ -391,8 +404,7 @@ public struct ClusterIndex {
     /// Books what an address's changed askers did to the reverse zones: its PTR records, and
     /// when its name came or went, the empty non-terminals above it (the records themselves are
     /// `ptrs`', written when asked for).
-    mutating func refreshPTR(_ ip: PTRTable.Key, before: Int) {
-        let after = ptrs.records(ip)
+    mutating func refreshPTR(_ ip: PTRTable.Key, before: Int, after: Int) {
         guard after != before else { return }
         let name = ip.address.reverseName
         for i in reverse.indices where name.isSubdomain(of: reverse[i].apex) && name != reverse[i].apex {
@@ -419,8 +431,11 @@ struct ZoneTree {
     private(set) var recordsByType: [RecordType: Int] = [:]
     /// Names in `PTRTable` below the apex.
     private(set) var ptrNames = 0
+    /// PTR records below the apex (`PTRTable`'s, counted apart from `recordsByType`: a first
+    /// build counts one per address).
+    private var ptrRecords = 0
     /// Names with a node of their own below each empty non-terminal (reverse zones only).
-    private var entRefs: [DNSName: Int] = [:]
+    private var entRefs: [HashedName: Int] = [:]
 
     init(apex: DNSName) { self.apex = apex }
 
@@ -435,8 +450,13 @@ struct ZoneTree {
     /// of the tree; the write is right either way).
     @discardableResult
     mutating func set(_ name: DNSName, _ node: Node?, fresh: Bool = false) -> Node? {
+        set(HashedName(name), node, fresh: fresh)
+    }
+
+    @discardableResult
+    mutating func set(_ name: HashedName, _ node: Node?, fresh: Bool = false) -> Node? {
         if !fresh {
-            let current = nodes[name]
+            let current = nodes.node(name)
             guard current != node else { return current }
         }
         let old = nodes.replace(name, with: node)
@@ -451,24 +471,30 @@ struct ZoneTree {
     /// counts its children that exist, so a name's arrival or departure walks up only as far as
     /// the first ancestor that already existed or still does.
     mutating func countPTR(_ name: DNSName, before: Int, after: Int) {
-        let n = (recordsByType[.ptr] ?? 0) + after - before
-        recordsByType[.ptr] = n == 0 ? nil : n
+        ptrRecords += after - before
         let existed = before > 0, exists = after > 0
         guard existed != exists else { return }
         ptrNames += exists ? 1 : -1
         var p = name.parent
         while p != apex && !p.isRoot {
-            let n = (entRefs[p] ?? 0) + (exists ? 1 : -1)
-            entRefs[p] = n == 0 ? nil : n
+            let key = HashedName(p)
+            let n = Self.add(exists ? 1 : -1, to: &entRefs[key, default: 0])
             if exists {
                 guard n == 1 else { return }
-                set(p, Node(name: p))
+                set(key, Node(name: p))
             } else {
                 guard n == 0 else { return }
-                set(p, nil)
+                entRefs[key] = nil
+                set(key, nil)
             }
             p = p.parent
         }
+    }
+
+    /// Adds to a count in place (one lookup of its map) and returns the new count.
+    private static func add(_ delta: Int, to count: inout Int) -> Int {
+        count += delta
+        return count
     }
 
     private mutating func count(_ node: Node, _ sign: Int) {
@@ -481,7 +507,9 @@ struct ZoneTree {
 
     func zone(kind: Zone.Kind, soa: ResourceRecord, ttl: UInt32, insecurePodNamespaces: Set<String>? = nil, synced: Bool,
               ptrs: PTRTable? = nil) -> Zone {
-        Zone(apex: apex, kind: kind, soa: soa, nodes: nodes, insecurePodNamespaces: insecurePodNamespaces, ttl: ttl,
-             synced: synced, recordsByType: recordsByType, ptrs: ptrs, ptrNames: ptrNames)
+        var recordsByType = recordsByType
+        if ptrRecords != 0 { recordsByType[.ptr, default: 0] += ptrRecords }
+        return Zone(apex: apex, kind: kind, soa: soa, nodes: nodes, insecurePodNamespaces: insecurePodNamespaces, ttl: ttl,
+                    synced: synced, recordsByType: recordsByType, ptrs: ptrs, ptrNames: ptrNames)
     }
 }

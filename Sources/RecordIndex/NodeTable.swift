@@ -1,9 +1,30 @@
 import DNSWire
 
+/// A name with its `foldedHash` worked out once: the key of the maps a build looks names up in
+/// several times each (a first build of a large cluster spent a fifth of its time hashing the
+/// same names again).
+struct HashedName: Hashable {
+    let name: DNSName
+    let hash: UInt64
+
+    init(_ name: DNSName) {
+        self.name = name
+        hash = name.foldedHash
+    }
+
+    static func == (a: HashedName, b: HashedName) -> Bool { a.hash == b.hash && a.name == b.name }
+    func hash(into hasher: inout Hasher) { hasher.combine(hash) }
+}
+
 /// Accumulates records by owner and type while a zone is built, then closes it: duplicate
-/// records removed, empty non-terminals added between every name and the apex.
+/// records removed, empty non-terminals added between every name and the apex. Names keep the
+/// order they were first added in.
 struct NodeTable {
-    private(set) var sets: [DNSName: [RRSet]] = [:]
+    private(set) var names: [HashedName] = []
+    private(set) var sets: [[RRSet]] = []
+    private var index: [HashedName: Int] = [:]
+
+    var isEmpty: Bool { names.isEmpty }
 
     mutating func add(_ rr: ResourceRecord, additional: [ResourceRecord] = []) {
         add([rr], additional: additional)
@@ -13,35 +34,85 @@ struct NodeTable {
     /// Mutates the stored set in place: no copy of a growing RRset per record.
     mutating func add(_ records: [ResourceRecord], additional: [ResourceRecord]) {
         guard let first = records.first else { return }
-        sets[first.name, default: []].merge(records, additional: additional)
+        add(records, additional: additional, owner: HashedName(first.name))
+    }
+
+    /// `add`, with the owner's hash already worked out.
+    mutating func add(_ records: [ResourceRecord], additional: [ResourceRecord] = [], owner: HashedName) {
+        sets[slot(owner)].merge(records, additional: additional)
     }
 
     /// Makes `name` exist with no records (an explicit empty non-terminal).
     mutating func touch(_ name: DNSName) {
-        if sets[name] == nil { sets[name] = [] }
+        _ = slot(HashedName(name))
     }
 
-    func contains(_ name: DNSName) -> Bool { sets[name] != nil }
+    private mutating func slot(_ name: HashedName) -> Int {
+        if let i = index[name] { return i }
+        index[name] = names.count
+        names.append(name)
+        sets.append([])
+        return names.count - 1
+    }
+
+    func contains(_ name: DNSName) -> Bool { index[HashedName(name)] != nil }
+
+    func sets(_ name: DNSName) -> [RRSet] {
+        index[HashedName(name)].map { sets[$0] } ?? []
+    }
 
     func records(_ name: DNSName, _ type: RecordType) -> [ResourceRecord] {
-        sets[name]?.first { $0.type == type }?.records ?? []
+        sets(name).first { $0.type == type }?.records ?? []
     }
 
     /// The finished nodes, with every ancestor up to `apex` present.
-    func nodes(apex: DNSName) -> [DNSName: Node] {
-        var out: [DNSName: Node] = [:]
-        out.reserveCapacity(sets.count * 2)
-        for (name, list) in sets {
-            out[name] = Node(name: name, rrsets: list)
-        }
-        for name in sets.keys {
-            var p = name
+    func nodes(apex: DNSName) -> BuiltNodes {
+        var names = names
+        var index = index
+        for k in names.indices {
+            var p = names[k].name
             while p != apex && !p.isRoot {
                 p = p.parent
-                if out[p] == nil { out[p] = Node(name: p) } else { break }
+                let parent = HashedName(p)
+                guard index[parent] == nil else { break }
+                index[parent] = names.count
+                names.append(parent)
             }
         }
-        out[apex] = out[apex] ?? Node(name: apex)
+        let apexName = HashedName(apex)
+        if index[apexName] == nil {
+            index[apexName] = names.count
+            names.append(apexName)
+        }
+        var nodes: [Node] = []
+        nodes.reserveCapacity(names.count)
+        for (k, name) in names.enumerated() {
+            nodes.append(Node(name: name.name, rrsets: k < sets.count ? sets[k] : []))
+        }
+        return BuiltNodes(names: names, nodes: nodes, index: index)
+    }
+}
+
+/// A closed `NodeTable`: each name's node, in the table's order, then the empty non-terminals.
+struct BuiltNodes {
+    let names: [HashedName]
+    let nodes: [Node]
+    let index: [HashedName: Int]
+
+    static let empty = BuiltNodes(names: [], nodes: [], index: [:])
+
+    var isEmpty: Bool { names.isEmpty }
+    var count: Int { names.count }
+
+    subscript(name: DNSName) -> Node? { index[HashedName(name)].map { nodes[$0] } }
+
+    func contains(_ name: HashedName) -> Bool { index[name] != nil }
+
+    /// The nodes as a map by name (for the callers that look most of them up).
+    var byName: [DNSName: Node] {
+        var out: [DNSName: Node] = [:]
+        out.reserveCapacity(names.count)
+        for (name, node) in zip(names, nodes) { out[name.name] = node }
         return out
     }
 }

@@ -201,11 +201,17 @@ public struct PTRTable: Sendable {
 
     /// PTR records of `key` (what `clusterdns_index_records` counts).
     func records(_ key: Key) -> Int {
-        switch entries[key] {
-        case nil: return 0
-        case .one?: return 1
-        case .many?: return owners(key).count
-        }
+        entries[key].map { records(key, $0) } ?? 0
+    }
+
+    private func records(_ key: Key, _ askers: Askers) -> Int {
+        if case .one = askers { return 1 }
+        return owners(key).count
+    }
+
+    /// Calls `body` with every address and its PTR records, walking the table once.
+    func eachRecordCount(_ body: (Key, Int) -> Void) {
+        for (key, askers) in entries { body(key, records(key, askers)) }
     }
 
     /// A PTR's target: the Service's name for a ClusterIP, `<hostname>.<svc>` for an endpoint
@@ -288,14 +294,7 @@ public struct PTRTable: Sendable {
         if var h = host { put(label: &h) }
         if dashed {
             put(UInt8(dashedLength))
-            let v4 = UInt32(truncatingIfNeeded: key.low)
-            for k in 0..<4 {
-                if k > 0 { put(UInt8(ascii: "-")) }
-                let octet = UInt8(truncatingIfNeeded: v4 >> (24 - 8 * UInt32(k)))
-                if octet >= 100 { put(UInt8(ascii: "0") + octet / 100) }
-                if octet >= 10 { put(UInt8(ascii: "0") + octet / 10 % 10) }
-                put(UInt8(ascii: "0") + octet % 10)
-            }
+            EndpointName.writeDashed(UInt32(truncatingIfNeeded: key.low), put(_:))
         }
         put(label: &service)
         put(label: &namespace)

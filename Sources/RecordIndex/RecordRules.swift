@@ -34,7 +34,7 @@ struct RecordRules {
     /// (S7–S26), with the empty non-terminals between them and the Service's name. No other
     /// object writes below that name, so a Service's subtree is replaced whole when it changes.
     /// `ready` are the Service's ready addresses, from its slices in a stable order.
-    func serviceNodes(_ svc: Service, zone: DNSName, ready: [ReadyAddress]) -> (svcName: DNSName, nodes: [DNSName: Node])? {
+    func serviceNodes(_ svc: Service, zone: DNSName, ready: [ReadyAddress]) -> (svcName: DNSName, nodes: BuiltNodes)? {
         guard let svcName = try? DNSName(labels: [svc.name, svc.namespace], suffix: svcSuffix(zone)) else { return nil }
         var t = NodeTable()
         switch svc.kind {
@@ -65,12 +65,12 @@ struct RecordRules {
             for r in ready { t.add(addressRecord(svcName, r.ip)) }
             addEndpointNames(&t, svcName: svcName, ready: ready, srv: true)
         }
-        return (svcName, t.sets.isEmpty ? [:] : t.nodes(apex: svcName))
+        return (svcName, t.isEmpty ? .empty : t.nodes(apex: svcName))
     }
 
     /// The PTRs a Service contributes (primary zone only): its ClusterIPs, which win over any
     /// endpoint's (D15), and its ready endpoints' names.
-    func servicePTRs(_ svc: Service, nodes: [DNSName: Node], ready: [ReadyAddress]) -> [PTRContribution] {
+    func servicePTRs(_ svc: Service, nodes: BuiltNodes, ready: [ReadyAddress]) -> [PTRContribution] {
         guard !nodes.isEmpty else { return [] }
         switch svc.kind {
         case .externalName:
@@ -90,7 +90,7 @@ struct RecordRules {
 
     /// The names that exist in every cluster zone whatever the objects: the apex (SOA, NS), `svc`,
     /// `pod`, `dns-version` (S6) and the NS target's glue (D4).
-    func fixedClusterNodes(_ zone: DNSName) -> [DNSName: Node] {
+    func fixedClusterNodes(_ zone: DNSName) -> BuiltNodes {
         var t = NodeTable()
         t.touch(name(["svc"], zone))
         t.touch(name(["pod"], zone))
@@ -100,7 +100,7 @@ struct RecordRules {
     }
 
     /// A reverse zone's apex: SOA and NS.
-    func fixedReverseNodes(_ zone: DNSName) -> [DNSName: Node] {
+    func fixedReverseNodes(_ zone: DNSName) -> BuiltNodes {
         var t = NodeTable()
         addApex(&t, zone: zone)
         return t.nodes(apex: zone)
@@ -110,7 +110,7 @@ struct RecordRules {
     func apexNode(_ zone: DNSName) -> Node {
         var t = NodeTable()
         addApex(&t, zone: zone)
-        return Node(name: zone, rrsets: t.sets[zone] ?? [])
+        return Node(name: zone, rrsets: t.sets(zone))
     }
 
     // MARK: - Pieces
@@ -154,17 +154,17 @@ struct RecordRules {
     /// SRV records per address × named port (S21), merged per hostname (D7).
     func addEndpointNames(_ t: inout NodeTable, svcName: DNSName, ready: [ReadyAddress], srv: Bool) {
         var targets: [(DNSName, [ResourceRecord])] = []
-        var index: [DNSName: Int] = [:]
-        let names = ready.map { try? DNSName(labels: [$0.hostname], suffix: svcName) }
+        var index: [HashedName: Int] = [:]
+        let names = ready.map { r in (try? DNSName(labels: [r.hostname], suffix: svcName)).map(HashedName.init) }
         for (r, epName) in zip(ready, names) {
             guard let epName else { continue }
-            let rr = addressRecord(epName, r.ip)
-            t.add(rr)
+            let rr = addressRecord(epName.name, r.ip)
+            t.add([rr], owner: epName)
             if let i = index[epName] {
                 targets[i].1.append(rr)
             } else {
                 index[epName] = targets.count
-                targets.append((epName, [rr]))
+                targets.append((epName.name, [rr]))
             }
         }
         guard srv else { return }
@@ -185,7 +185,7 @@ struct RecordRules {
                 let key = PortKey(name: p.name, proto: p.proto.lowercased(), number: number)
                 if portTargets[key] == nil { ports.append(key) }
                 entries[key, default: 0] += 1
-                if !(portTargets[key]?.contains { $0.0 == epName } ?? false) { portTargets[key, default: []].append(targets[i]) }
+                if !(portTargets[key]?.contains { $0.0 == epName.name } ?? false) { portTargets[key, default: []].append(targets[i]) }
             }
         }
         let total = entries.values.reduce(0, +)

@@ -11,7 +11,7 @@ extension Zone {
         if case .soa(let s) = soa.rdata { ttl = s.minimum } else { ttl = soa.ttl }
         // Glue for NS and the additional addresses of in-zone targets, as an authoritative server adds them.
         var withGlue = t
-        for sets in t.sets.values {
+        for sets in t.sets {
             for set in sets where set.type == .ns || set.type == .srv {
                 let targets: [DNSName] = set.records.compactMap {
                     switch $0.rdata {
@@ -24,6 +24,6 @@ extension Zone {
                 if !glue.isEmpty, let first = set.records.first { withGlue.add(first, additional: glue) }
             }
         }
-        return Zone(apex: apex, kind: kind, soa: soa, nodes: NodeMap(withGlue.nodes(apex: apex).values), ttl: ttl)
+        return Zone(apex: apex, kind: kind, soa: soa, nodes: NodeMap(withGlue.nodes(apex: apex).nodes), ttl: ttl)
     }
 }

@@ -227,14 +227,16 @@ public struct NodeMap: Sendable, Equatable {
     }
 
     public subscript(name: DNSName) -> Node? {
-        get {
-            switch tree[name.foldedHash] {
-            case nil: return nil
-            case .one(let n)?: return n.owned(by: name) ? n : nil
-            case .many(let list)?: return list.first { $0.owned(by: name) }
-            }
+        get { node(HashedName(name)) }
+        set { replace(HashedName(name), with: newValue) }
+    }
+
+    func node(_ name: HashedName) -> Node? {
+        switch tree[name.hash] {
+        case nil: return nil
+        case .one(let n)?: return n.owned(by: name.name) ? n : nil
+        case .many(let list)?: return list.first { $0.owned(by: name.name) }
         }
-        set { replace(name, with: newValue) }
     }
 
     /// Sets (or with nil removes) the node of `name` and returns the one it replaced, in one
@@ -242,7 +244,13 @@ public struct NodeMap: Sendable, Equatable {
     /// cluster's index is mostly these.
     @discardableResult
     public mutating func replace(_ name: DNSName, with newValue: Node?) -> Node? {
-        let old: Node? = tree.updateValue(forKey: name.foldedHash) { slot in
+        replace(HashedName(name), with: newValue)
+    }
+
+    @discardableResult
+    mutating func replace(_ hashed: HashedName, with newValue: Node?) -> Node? {
+        let name = hashed.name
+        let old: Node? = tree.updateValue(forKey: hashed.hash) { slot in
             // The common cases without a list: an empty slot, or one holding this name.
             switch slot {
             case nil:
