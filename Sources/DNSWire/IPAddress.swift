@@ -17,10 +17,15 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
     /// dotted-quad parser takes digits and dots only; inet_pton would read only up to the NUL,
     /// and a pod label `0--4\0@` is not `::4`).
     public init?(_ text: String) {
-        if !text.utf8.contains(UInt8(ascii: ":")) {
-            // Dotted quads, the bulk of any cluster, parsed here rather than through the C
-            // library, as strictly: four parts, each 0–255, no leading zeros.
-            guard let v4 = IPAddress.parseV4(text.utf8) else { return nil }
+        // Dotted quads, the bulk of any cluster, parsed here rather than through the C
+        // library, as strictly: four parts, each 0–255, no leading zeros. Over the string's
+        // bytes in place (a third of the instructions of walking its UTF8View).
+        var text = text
+        let v4: IPAddress?? = text.withUTF8 { bytes in
+            bytes.contains(UInt8(ascii: ":")) ? nil : .some(IPAddress.parseV4(bytes))
+        }
+        if let v4 {
+            guard let v4 else { return nil }
             self = v4
             return
         }
@@ -29,7 +34,7 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
         self = .v6(withUnsafeBytes(of: &raw) { Array($0) })
     }
 
-    static func parseV4(_ text: String.UTF8View) -> IPAddress? {
+    static func parseV4(_ text: UnsafeBufferPointer<UInt8>) -> IPAddress? {
         var parts: (UInt8, UInt8, UInt8) = (0, 0, 0)
         var part = 0, value = 0, digits = 0
         for c in text {

@@ -240,10 +240,11 @@ extension ResourceRecord {
     /// owner (the store knows it).
     public func appendUncompressed(to out: inout [UInt8], owner: Bool = true) {
         if owner { out.append(contentsOf: name.wire) } else { out.append(0) }
-        for v in [type.rawValue, recordClass.rawValue, UInt16(ttl >> 16), UInt16(ttl & 0xFFFF)] {
-            out.append(UInt8(v >> 8))
-            out.append(UInt8(v & 0xFF))
-        }
+        func u16(_ v: UInt16) { out.append(UInt8(v >> 8)); out.append(UInt8(v & 0xFF)) }
+        u16(type.rawValue)
+        u16(recordClass.rawValue)
+        u16(UInt16(ttl >> 16))
+        u16(UInt16(ttl & 0xFFFF))
         let lengthAt = out.count
         out.append(0)
         out.append(0)

@@ -24,6 +24,15 @@ struct NodeTable {
     private(set) var sets: [[RRSet]] = []
     private var index: [HashedName: Int] = [:]
 
+    init() {}
+
+    /// A table for about `capacity` names, empty non-terminals included.
+    init(capacity: Int) {
+        names.reserveCapacity(capacity)
+        sets.reserveCapacity(capacity)
+        index.reserveCapacity(capacity)
+    }
+
     var isEmpty: Bool { names.isEmpty }
 
     mutating func add(_ rr: ResourceRecord, additional: [ResourceRecord] = []) {
@@ -65,10 +74,9 @@ struct NodeTable {
         sets(name).first { $0.type == type }?.records ?? []
     }
 
-    /// The finished nodes, with every ancestor up to `apex` present.
-    func nodes(apex: DNSName) -> BuiltNodes {
-        var names = names
-        var index = index
+    /// The finished nodes, with every ancestor up to `apex` present (added to the table, whose
+    /// maps are not copied for it).
+    mutating func close(apex: DNSName) -> BuiltNodes {
         for k in names.indices {
             var p = names[k].name
             while p != apex && !p.isRoot {

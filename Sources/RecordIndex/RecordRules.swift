@@ -36,7 +36,8 @@ struct RecordRules {
     /// `ready` are the Service's ready addresses, from its slices in a stable order.
     func serviceNodes(_ svc: Service, zone: DNSName, ready: [ReadyAddress]) -> (svcName: DNSName, nodes: BuiltNodes)? {
         guard let svcName = try? DNSName(labels: [svc.name, svc.namespace], suffix: svcSuffix(zone)) else { return nil }
-        var t = NodeTable()
+        // The Service, its endpoints, and per port an SRV name and its `_proto` parent.
+        var t = NodeTable(capacity: 1 + ready.count + 2 * svc.ports.count)
         switch svc.kind {
         case .externalName(let target):
             // S24/D12: a CNAME, never an A for an IP-shaped value.
@@ -65,7 +66,7 @@ struct RecordRules {
             for r in ready { t.add(addressRecord(svcName, r.ip)) }
             addEndpointNames(&t, svcName: svcName, ready: ready, srv: true)
         }
-        return (svcName, t.isEmpty ? .empty : t.nodes(apex: svcName))
+        return (svcName, t.isEmpty ? .empty : t.close(apex: svcName))
     }
 
     /// The PTRs a Service contributes (primary zone only): its ClusterIPs, which win over any
@@ -96,14 +97,14 @@ struct RecordRules {
         t.touch(name(["pod"], zone))
         t.add(ResourceRecord(name: name(["dns-version"], zone), ttl: 28800, rdata: .txt([Array(IndexOptions.schemaVersion.utf8)])))
         addApex(&t, zone: zone)
-        return t.nodes(apex: zone)
+        return t.close(apex: zone)
     }
 
     /// A reverse zone's apex: SOA and NS.
     func fixedReverseNodes(_ zone: DNSName) -> BuiltNodes {
         var t = NodeTable()
         addApex(&t, zone: zone)
-        return t.nodes(apex: zone)
+        return t.close(apex: zone)
     }
 
     /// The apex node of a zone for a serial: SOA first, then NS with its glue.
@@ -125,6 +126,7 @@ struct RecordRules {
             var ip: IPAddress
         }
         var seen = Set<Seen>()
+        seen.reserveCapacity(slices.reduce(0) { $0 + $1.endpoints.count })
         for slice in slices {
             let ports = slice.ports.filter { $0.port != nil }
             for ep in slice.endpoints where ep.isReady {

@@ -24,6 +24,6 @@ extension Zone {
                 if !glue.isEmpty, let first = set.records.first { withGlue.add(first, additional: glue) }
             }
         }
-        return Zone(apex: apex, kind: kind, soa: soa, nodes: NodeMap(withGlue.nodes(apex: apex).nodes), ttl: ttl)
+        return Zone(apex: apex, kind: kind, soa: soa, nodes: NodeMap(withGlue.close(apex: apex).nodes), ttl: ttl)
     }
 }

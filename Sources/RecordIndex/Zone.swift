@@ -34,8 +34,12 @@ public struct Node: Sendable, Hashable {
     public static let maxRecordsPerSet = 65_535
 
     public init(name: DNSName, rrsets: [RRSet] = []) {
-        let rrsets = rrsets.prefix(255).map { set -> RRSet in
-            guard set.records.count > Node.maxRecordsPerSet || set.additional.count > Node.maxRecordsPerSet else { return set }
+        func fits(_ set: RRSet) -> Bool {
+            set.records.count <= Node.maxRecordsPerSet && set.additional.count <= Node.maxRecordsPerSet
+        }
+        // Clamped only when over a limit: not a new array of sets for every node of a build.
+        let rrsets = rrsets.count <= 255 && rrsets.allSatisfy(fits) ? rrsets : rrsets.prefix(255).map { set -> RRSet in
+            guard !fits(set) else { return set }
             return RRSet(type: set.type, records: Array(set.records.prefix(Node.maxRecordsPerSet)),
                          additional: Array(set.additional.prefix(Node.maxRecordsPerSet)))
         }
@@ -51,9 +55,12 @@ public struct Node: Sendable, Hashable {
         w += name.wire
         w.append(UInt8(rrsets.count))
         for set in rrsets {
-            w += [UInt8(set.type.rawValue >> 8), UInt8(set.type.rawValue & 0xFF),
-                  UInt8(set.records.count >> 8), UInt8(set.records.count & 0xFF),
-                  UInt8(set.additional.count >> 8), UInt8(set.additional.count & 0xFF), 0, 0, 0, 0]
+            func u16(_ v: Int) { w.append(UInt8(truncatingIfNeeded: v >> 8)); w.append(UInt8(truncatingIfNeeded: v)) }
+            u16(Int(set.type.rawValue))
+            u16(set.records.count)
+            u16(set.additional.count)
+            u16(0)
+            u16(0)
             let start = w.count
             for rr in set.records { rr.appendUncompressed(to: &w, owner: false) }
             for rr in set.additional { rr.appendUncompressed(to: &w) }
