@@ -10,9 +10,7 @@ public enum EndpointName {
             // in a cluster's first build, where interpolation cost more than the rest of it).
             let v4 = UInt32(a) << 24 | UInt32(b) << 16 | UInt32(c) << 8 | UInt32(d)
             return String(unsafeUninitializedCapacity: 15) { buffer in
-                var i = 0
-                writeDashed(v4) { buffer[i] = $0; i += 1 }
-                return i
+                writeDashed(v4, into: UnsafeMutableRawBufferPointer(buffer), at: 0)
             }
         }
         var text = ip.description.replacingAll(":", with: "-")
@@ -21,16 +19,19 @@ public enum EndpointName {
         return text
     }
 
-    /// The bytes of an IPv4 address's dashed name (`10-3-0-102`), one by one.
-    @inline(__always)
-    static func writeDashed(_ v4: UInt32, _ put: (UInt8) -> Void) {
+    /// Writes an IPv4 address's dashed name (`10-3-0-102`, at most 15 bytes) into `buffer` from
+    /// `start`; returns where it ends. No closure: the query path's PTR writer calls it.
+    static func writeDashed(_ v4: UInt32, into buffer: UnsafeMutableRawBufferPointer, at start: Int) -> Int {
+        var i = start
         for k in 0..<4 {
-            if k > 0 { put(UInt8(ascii: "-")) }
+            if k > 0 { buffer[i] = UInt8(ascii: "-"); i += 1 }
             let octet = UInt8(truncatingIfNeeded: v4 >> (24 - 8 * UInt32(k)))
-            if octet >= 100 { put(UInt8(ascii: "0") + octet / 100) }
-            if octet >= 10 { put(UInt8(ascii: "0") + octet / 10 % 10) }
-            put(UInt8(ascii: "0") + octet % 10)
+            if octet >= 100 { buffer[i] = UInt8(ascii: "0") + octet / 100; i += 1 }
+            if octet >= 10 { buffer[i] = UInt8(ascii: "0") + octet / 10 % 10; i += 1 }
+            buffer[i] = UInt8(ascii: "0") + octet % 10
+            i += 1
         }
+        return i
     }
 
     /// Reads a pod-record label back into an IP (coredns-kubernetes.md §3.6): exactly three

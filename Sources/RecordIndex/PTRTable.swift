@@ -294,7 +294,7 @@ public struct PTRTable: Sendable {
         if var h = host { put(label: &h) }
         if dashed {
             put(UInt8(dashedLength))
-            EndpointName.writeDashed(UInt32(truncatingIfNeeded: key.low), put(_:))
+            i = EndpointName.writeDashed(UInt32(truncatingIfNeeded: key.low), into: buffer, at: i)
         }
         put(label: &service)
         put(label: &namespace)
