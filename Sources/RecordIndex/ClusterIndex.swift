@@ -113,6 +113,15 @@ public struct ClusterIndex {
     /// Serves what `origin` holds now; its later events apply directly.
     public mutating func release(_ origin: Origin) {
         guard let aside = held.removeValue(forKey: origin) else { return }
+        if store.isEmpty {
+            // The first sync of the only source: what it holds becomes the store as it is (with
+            // its open replaces), each object booked as added, not stored a second time.
+            store = aside
+            for kind in ObjectKind.allCases {
+                for object in store.all(kind) { react(ObjectStore.Change(old: nil, new: object)) }
+            }
+            return
+        }
         for kind in ObjectKind.allCases {
             for object in aside.all(kind) { apply(.upsert(object), from: origin) }
         }

@@ -44,10 +44,18 @@ struct ObjectStore {
 
     func count(_ kind: ObjectKind) -> Int { slots[kind]?.count ?? 0 }
 
+    /// No object, and no replace open.
+    var isEmpty: Bool { replacing.isEmpty && slots.values.allSatisfy(\.isEmpty) }
+
     mutating func upsert(_ object: ClusterObject, from origin: Origin) -> (Change?, Effect) {
         let key = Key(kind: object.kind, name: object.name)
         replacing[Replace(origin: origin, kind: key.kind)]?.insert(key.name)
-        var entries = slots[key.kind]?[key.name]?.all ?? []
+        guard let existing = slots[key.kind]?[key.name] else {
+            // A new object, the whole of a first list: no copies to compare.
+            slots[key.kind, default: [:]][key.name] = .one(Copy(origin: origin, object: object))
+            return (Change(old: nil, new: object), .added)
+        }
+        var entries = existing.all
         let before = entries.isEmpty ? nil : Slot(entries)!.effective
         let effect: Effect
         if let i = entries.firstIndex(where: { $0.origin == origin }) {

@@ -125,8 +125,11 @@ struct RecordRules {
             var hostname: String
             var ip: IPAddress
         }
-        var seen = Set<Seen>()
+        // Each address's first name, then (rarely needed) the other pairs: an address is hashed,
+        // not its name.
+        var seen: [IPAddress: String] = [:]
         seen.reserveCapacity(slices.reduce(0) { $0 + $1.endpoints.count })
+        var seenAlso = Set<Seen>()
         for slice in slices {
             let ports = slice.ports.filter { $0.port != nil }
             for ep in slice.endpoints where ep.isReady {
@@ -140,7 +143,11 @@ struct RecordRules {
                     } else {
                         hostname = EndpointName.dashed(ip)
                     }
-                    guard seen.insert(Seen(hostname: hostname, ip: ip)).inserted else { continue }
+                    if let first = seen[ip] {
+                        guard first != hostname, seenAlso.insert(Seen(hostname: hostname, ip: ip)).inserted else { continue }
+                    } else {
+                        seen[ip] = hostname
+                    }
                     out.append(ReadyAddress(ip: ip, hostname: hostname, ports: ports))
                 }
             }
