@@ -34,6 +34,12 @@ public struct PTRTable: Sendable {
             }
         }
 
+        init(high: UInt64, low: UInt64, v6: Bool) {
+            self.high = high
+            self.low = low
+            self.v6 = v6
+        }
+
         init(v4: UInt32) {
             high = 0
             low = UInt64(v4)
@@ -122,7 +128,7 @@ public struct PTRTable: Sendable {
 
     typealias Askers = OneOrMany<Asker>
 
-    private(set) var entries = TreeDictionary<Key, Askers>()
+    private(set) var entries = PTREntries()
     /// The Services of `Asker.service`.
     private(set) var services = TreeDictionary<UInt32, Asking>()
     /// `svc.<primary cluster domain>`: every target ends with it. Nil without a cluster domain.
@@ -174,7 +180,7 @@ public struct PTRTable: Sendable {
     }
 
     private mutating func add(_ key: Key, _ asker: Asker) {
-        entries.updateValue(forKey: key) { askers in
+        entries.update(key) { askers in
             askers = askers.map { Askers($0.all + [asker])! } ?? .one(asker)
         }
     }
@@ -183,7 +189,7 @@ public struct PTRTable: Sendable {
     private mutating func remove(_ key: Key, askedBy id: UInt32) {
         guard let list = entries[key]?.all else { return }
         let kept = list.filter { $0.service != id }
-        if kept.count != list.count { entries[key] = Askers(kept) }
+        if kept.count != list.count { entries.update(key) { $0 = Askers(kept) } }
     }
 
     // MARK: - Records
@@ -211,7 +217,7 @@ public struct PTRTable: Sendable {
 
     /// Calls `body` with every address and its PTR records, walking the table once.
     func eachRecordCount(_ body: (Key, Int) -> Void) {
-        for (key, askers) in entries { body(key, records(key, askers)) }
+        entries.forEach { key, askers in body(key, records(key, askers)) }
     }
 
     /// A PTR's target: the Service's name for a ClusterIP, `<hostname>.<svc>` for an endpoint
