@@ -64,8 +64,6 @@ struct NodeTable {
         return names.count - 1
     }
 
-    func contains(_ name: DNSName) -> Bool { index[HashedName(name)] != nil }
-
     func sets(_ name: DNSName) -> [RRSet] {
         index[HashedName(name)].map { sets[$0] } ?? []
     }
@@ -83,20 +81,13 @@ struct NodeTable {
                 p = p.parent
                 let parent = HashedName(p)
                 guard index[parent] == nil else { break }
-                index[parent] = names.count
-                names.append(parent)
+                _ = slot(parent)
             }
         }
-        let apexName = HashedName(apex)
-        if index[apexName] == nil {
-            index[apexName] = names.count
-            names.append(apexName)
-        }
+        _ = slot(HashedName(apex))
         var nodes: [Node] = []
         nodes.reserveCapacity(names.count)
-        for (k, name) in names.enumerated() {
-            nodes.append(Node(name: name.name, rrsets: k < sets.count ? sets[k] : []))
-        }
+        for (name, sets) in zip(names, sets) { nodes.append(Node(name: name.name, rrsets: sets)) }
         return BuiltNodes(names: names, nodes: nodes, index: index)
     }
 }
@@ -110,19 +101,8 @@ struct BuiltNodes {
     static let empty = BuiltNodes(names: [], nodes: [], index: [:])
 
     var isEmpty: Bool { names.isEmpty }
-    var count: Int { names.count }
-
-    subscript(name: DNSName) -> Node? { index[HashedName(name)].map { nodes[$0] } }
 
     func contains(_ name: HashedName) -> Bool { index[name] != nil }
-
-    /// The nodes as a map by name (for the callers that look most of them up).
-    var byName: [DNSName: Node] {
-        var out: [DNSName: Node] = [:]
-        out.reserveCapacity(names.count)
-        for (name, node) in zip(names, nodes) { out[name.name] = node }
-        return out
-    }
 }
 
 extension Array where Element == RRSet {
