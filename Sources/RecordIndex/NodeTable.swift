@@ -16,24 +16,57 @@ struct HashedName: Hashable {
     func hash(into hasher: inout Hasher) { hasher.combine(hash) }
 }
 
+/// Names in the order they were added, each found by its position: by a scan of their hashes
+/// while there are few, through a map once there are more. A Service's table holds a dozen
+/// names, and hashing each into a Dictionary cost more than comparing a dozen 8-byte hashes.
+struct NameIndex {
+    static let scanLimit = 16
+    private(set) var names: [HashedName] = []
+    /// Empty until there are more than `scanLimit` names.
+    private var map: [HashedName: Int] = [:]
+
+    init(capacity: Int = 0) {
+        names.reserveCapacity(capacity)
+    }
+
+    var count: Int { names.count }
+
+    func position(of name: HashedName) -> Int? {
+        guard names.count > Self.scanLimit else { return names.firstIndex(of: name) }
+        return map[name]
+    }
+
+    /// Adds `name`, which must not be in the index yet, at position `count`.
+    mutating func append(_ name: HashedName) {
+        names.append(name)
+        guard names.count > Self.scanLimit else { return }
+        if map.isEmpty {
+            map.reserveCapacity(names.capacity)
+            for (i, n) in names.enumerated() { map[n] = i }
+        } else {
+            map[name] = names.count - 1
+        }
+    }
+}
+
 /// Accumulates records by owner and type while a zone is built, then closes it: duplicate
 /// records removed, empty non-terminals added between every name and the apex. Names keep the
 /// order they were first added in.
 struct NodeTable {
-    private(set) var names: [HashedName] = []
+    private var index: NameIndex
     private(set) var sets: [[RRSet]] = []
-    private var index: [HashedName: Int] = [:]
 
-    init() {}
+    var names: [HashedName] { index.names }
+
+    init() { index = NameIndex() }
 
     /// A table for about `capacity` names, empty non-terminals included.
     init(capacity: Int) {
-        names.reserveCapacity(capacity)
+        index = NameIndex(capacity: capacity)
         sets.reserveCapacity(capacity)
-        index.reserveCapacity(capacity)
     }
 
-    var isEmpty: Bool { names.isEmpty }
+    var isEmpty: Bool { index.count == 0 }
 
     mutating func add(_ rr: ResourceRecord, additional: [ResourceRecord] = []) {
         add([rr], additional: additional)
@@ -57,15 +90,14 @@ struct NodeTable {
     }
 
     private mutating func slot(_ name: HashedName) -> Int {
-        if let i = index[name] { return i }
-        index[name] = names.count
-        names.append(name)
+        if let i = index.position(of: name) { return i }
+        index.append(name)
         sets.append([])
-        return names.count - 1
+        return index.count - 1
     }
 
     func sets(_ name: DNSName) -> [RRSet] {
-        index[HashedName(name)].map { sets[$0] } ?? []
+        index.position(of: HashedName(name)).map { sets[$0] } ?? []
     }
 
     func records(_ name: DNSName, _ type: RecordType) -> [ResourceRecord] {
@@ -75,34 +107,34 @@ struct NodeTable {
     /// The finished nodes, with every ancestor up to `apex` present (added to the table, whose
     /// maps are not copied for it).
     mutating func close(apex: DNSName) -> BuiltNodes {
-        for k in names.indices {
-            var p = names[k].name
+        for k in 0..<index.count {
+            var p = index.names[k].name
             while p != apex && !p.isRoot {
                 p = p.parent
                 let parent = HashedName(p)
-                guard index[parent] == nil else { break }
+                guard index.position(of: parent) == nil else { break }
                 _ = slot(parent)
             }
         }
         _ = slot(HashedName(apex))
         var nodes: [Node] = []
-        nodes.reserveCapacity(names.count)
-        for (name, sets) in zip(names, sets) { nodes.append(Node(name: name.name, rrsets: sets)) }
-        return BuiltNodes(names: names, nodes: nodes, index: index)
+        nodes.reserveCapacity(index.count)
+        for (name, sets) in zip(index.names, sets) { nodes.append(Node(name: name.name, rrsets: sets)) }
+        return BuiltNodes(index: index, nodes: nodes)
     }
 }
 
 /// A closed `NodeTable`: each name's node, in the table's order, then the empty non-terminals.
 struct BuiltNodes {
-    let names: [HashedName]
+    let index: NameIndex
     let nodes: [Node]
-    let index: [HashedName: Int]
 
-    static let empty = BuiltNodes(names: [], nodes: [], index: [:])
+    static let empty = BuiltNodes(index: NameIndex(), nodes: [])
 
-    var isEmpty: Bool { names.isEmpty }
+    var names: [HashedName] { index.names }
+    var isEmpty: Bool { index.count == 0 }
 
-    func contains(_ name: HashedName) -> Bool { index[name] != nil }
+    func contains(_ name: HashedName) -> Bool { index.position(of: name) != nil }
 }
 
 extension Array where Element == RRSet {

@@ -125,10 +125,12 @@ struct RecordRules {
             var hostname: String
             var ip: IPAddress
         }
-        // Each address's first name, then (rarely needed) the other pairs: an address is hashed,
-        // not its name.
+        // A few addresses are compared with those kept so far; more, by each address's first
+        // name in a map, then (rarely needed) the other pairs: an address is hashed, not its name.
+        let total = slices.reduce(0) { n, slice in slice.endpoints.reduce(n) { $0 + $1.addresses.count } }
+        let scan = total <= NameIndex.scanLimit
         var seen: [IPAddress: String] = [:]
-        seen.reserveCapacity(slices.reduce(0) { $0 + $1.endpoints.count })
+        if !scan { seen.reserveCapacity(total) }
         var seenAlso = Set<Seen>()
         for slice in slices {
             let ports = slice.ports.filter { $0.port != nil }
@@ -143,7 +145,9 @@ struct RecordRules {
                     } else {
                         hostname = EndpointName.dashed(ip)
                     }
-                    if let first = seen[ip] {
+                    if scan {
+                        guard !out.contains(where: { $0.ip == ip && $0.hostname == hostname }) else { continue }
+                    } else if let first = seen[ip] {
                         guard first != hostname, seenAlso.insert(Seen(hostname: hostname, ip: ip)).inserted else { continue }
                     } else {
                         seen[ip] = hostname
@@ -162,17 +166,18 @@ struct RecordRules {
     /// `<hostname>.<svc>` A/AAAA for every ready address (S18, S20), and for headless Services the
     /// SRV records per address × named port (S21), merged per hostname (D7).
     func addEndpointNames(_ t: inout NodeTable, svcName: DNSName, ready: [ReadyAddress], srv: Bool) {
+        // Positions in `targets`, which it mirrors name for name.
         var targets: [(DNSName, [ResourceRecord])] = []
-        var index: [HashedName: Int] = [:]
+        var index = NameIndex(capacity: ready.count)
         let names = ready.map { r in (try? DNSName(labels: [r.hostname], suffix: svcName)).map(HashedName.init) }
         for (r, epName) in zip(ready, names) {
             guard let epName else { continue }
             let rr = addressRecord(epName.name, r.ip)
             t.add([rr], owner: epName)
-            if let i = index[epName] {
+            if let i = index.position(of: epName) {
                 targets[i].1.append(rr)
             } else {
-                index[epName] = targets.count
+                index.append(epName)
                 targets.append((epName.name, [rr]))
             }
         }
@@ -188,7 +193,7 @@ struct RecordRules {
         var portTargets: [PortKey: [(DNSName, [ResourceRecord])]] = [:]
         var entries: [PortKey: Int] = [:]
         for (r, epName) in zip(ready, names) {
-            guard let epName, let i = index[epName] else { continue }
+            guard let epName, let i = index.position(of: epName) else { continue }
             for p in r.ports {
                 guard let number = p.port else { continue }
                 let key = PortKey(name: p.name, proto: p.proto.lowercased(), number: number)
