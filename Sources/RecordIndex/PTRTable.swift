@@ -277,8 +277,6 @@ public struct PTRTable: Sendable {
         let dashed = asker.host == Asker.dashed && !key.v6
         var host = dashed ? nil : hostname(asker, key, asking)
         if let h = host, h.utf8.isEmpty || h.utf8.count > 63 || svcLength + 1 + h.utf8.count > 255 { host = nil }
-        let dashedLength = dashed ? Self.dashedLength(UInt32(truncatingIfNeeded: key.low)) : 0
-        let targetLength = svcLength + (host.map { 1 + $0.utf8.count } ?? 0) + (dashed ? 1 + dashedLength : 0)
         var i = 0
         func put(_ b: UInt8) {
             buffer[i] = b
@@ -296,11 +294,13 @@ public struct PTRTable: Sendable {
         put(0); put(UInt8(RecordClass.in.rawValue))
         put(UInt8(truncatingIfNeeded: ttl >> 24)); put(UInt8(truncatingIfNeeded: ttl >> 16))
         put(UInt8(truncatingIfNeeded: ttl >> 8)); put(UInt8(truncatingIfNeeded: ttl))
-        put(UInt8(targetLength >> 8)); put(UInt8(targetLength & 0xFF))
+        let lengthAt = i  // the target's length, written once the target is
+        put(0); put(0)
         if var h = host { put(label: &h) }
         if dashed {
-            put(UInt8(dashedLength))
-            i = EndpointName.writeDashed(UInt32(truncatingIfNeeded: key.low), into: buffer, at: i)
+            let labelAt = i
+            i = EndpointName.writeDashed(UInt32(truncatingIfNeeded: key.low), into: buffer, at: i + 1)
+            buffer[labelAt] = UInt8(i - labelAt - 1)
         }
         put(label: &service)
         put(label: &namespace)
@@ -308,17 +308,10 @@ public struct PTRTable: Sendable {
             buffer.baseAddress!.advanced(by: i).copyMemory(from: src.baseAddress!, byteCount: src.count)
             i += src.count
         }
+        let targetLength = i - lengthAt - 2
+        buffer[lengthAt] = UInt8(targetLength >> 8)
+        buffer[lengthAt + 1] = UInt8(targetLength & 0xFF)
         return .one(count: i)
-    }
-
-    /// Characters of `a-b-c-d` for an IPv4 address.
-    static func dashedLength(_ v4: UInt32) -> Int {
-        var n = 3
-        for k in 0..<4 {
-            let octet = UInt8(truncatingIfNeeded: v4 >> (8 * UInt32(k)))
-            n += octet >= 100 ? 3 : octet >= 10 ? 2 : 1
-        }
-        return n
     }
 
     static func nibble(_ b: UInt8) -> UInt8? {

@@ -125,13 +125,11 @@ struct RecordRules {
             var hostname: String
             var ip: IPAddress
         }
-        // A few addresses are compared with those kept so far; more, by each address's first
-        // name in a map, then (rarely needed) the other pairs: an address is hashed, not its name.
+        // A few addresses are compared with those kept so far, more through a set.
         let total = slices.reduce(0) { n, slice in slice.endpoints.reduce(n) { $0 + $1.addresses.count } }
         let scan = total <= NameIndex.scanLimit
-        var seen: [IPAddress: String] = [:]
+        var seen = Set<Seen>()
         if !scan { seen.reserveCapacity(total) }
-        var seenAlso = Set<Seen>()
         for slice in slices {
             let ports = slice.ports.filter { $0.port != nil }
             for ep in slice.endpoints where ep.isReady {
@@ -147,20 +145,14 @@ struct RecordRules {
                     }
                     if scan {
                         guard !out.contains(where: { $0.ip == ip && $0.hostname == hostname }) else { continue }
-                    } else if let first = seen[ip] {
-                        guard first != hostname, seenAlso.insert(Seen(hostname: hostname, ip: ip)).inserted else { continue }
                     } else {
-                        seen[ip] = hostname
+                        guard seen.insert(Seen(hostname: hostname, ip: ip)).inserted else { continue }
                     }
                     out.append(ReadyAddress(ip: ip, hostname: hostname, ports: ports))
                 }
             }
         }
         return out
-    }
-
-    func endpointName(_ svcName: DNSName, _ r: ReadyAddress) -> DNSName {
-        (try? DNSName(labels: [r.hostname], suffix: svcName)) ?? svcName
     }
 
     /// `<hostname>.<svc>` A/AAAA for every ready address (S18, S20), and for headless Services the
