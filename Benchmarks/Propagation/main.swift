@@ -87,7 +87,7 @@ func start(_ arguments: [String], port: Int, metricsPort: Int? = nil) throws -> 
     let p = Process()
     p.executableURL = URL(fileURLWithPath: binary)
     p.arguments = ["serve", "--listen", "127.0.0.1:\(port)", "--health-listen", "off", "--ready-listen", "off",
-                   "--metrics-listen", metricsPort.map { "127.0.0.1:\($0)" } ?? "off", "--lameduck", "0", "--log-level", "warning",
+                   "--metrics-listen", metricsPort.map { "127.0.0.1:\($0)" } ?? "off", "--lameduck", "0", "--log-level", ProcessInfo.processInfo.environment["BENCH_LOG_LEVEL"] ?? "warning",
                    "--upstream", "off"] + arguments
     try p.run()
     return p

@@ -52,6 +52,20 @@ public struct DNSName: Sendable {
         self.wire = out
     }
 
+    /// One label, given as its bytes (1–63 of them), above `suffix`: one exact allocation, no
+    /// String.
+    public init(label: UnsafeRawBufferPointer, suffix: DNSName) throws {
+        guard !label.isEmpty else { throw WireError(.badPresentation("empty label"), at: 0) }
+        guard label.count <= 63 else { throw WireError(.labelTooLong, at: 0) }
+        guard 1 + label.count + suffix.wire.count <= 255 else { throw WireError(.nameTooLong, at: 0) }
+        var out: [UInt8] = []
+        out.reserveCapacity(1 + label.count + suffix.wire.count)
+        out.append(UInt8(label.count))
+        out.append(contentsOf: label)
+        out.append(contentsOf: suffix.wire)
+        self.wire = out
+    }
+
     /// The number of labels, not counting the root.
     public var labelCount: Int {
         var count = 0

@@ -119,29 +119,36 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
         var wire: [UInt8] = []
         switch self {
         case let .v4(a, b, c, d):
-            wire.reserveCapacity(30)
-            for octet in [d, c, b, a] {
-                // Decimal without a String: 1 to 3 digits.
-                if octet >= 100 {
-                    wire += [3, 0x30 + octet / 100, 0x30 + octet / 10 % 10, 0x30 + octet % 10]
-                } else if octet >= 10 {
-                    wire += [2, 0x30 + octet / 10, 0x30 + octet % 10]
-                } else {
-                    wire += [1, 0x30 + octet]
-                }
-            }
-            wire += IPAddress.inAddrArpa
+            // Byte by byte: array literals here were a temporary array per octet, and a first
+            // build names every endpoint address.
+            wire.reserveCapacity(16 + IPAddress.inAddrArpa.count)
+            Self.appendLabel(d, to: &wire)
+            Self.appendLabel(c, to: &wire)
+            Self.appendLabel(b, to: &wire)
+            Self.appendLabel(a, to: &wire)
+            wire.append(contentsOf: IPAddress.inAddrArpa)
         case let .v6(bytes):
-            wire.reserveCapacity(74)
+            wire.reserveCapacity(64 + IPAddress.ip6Arpa.count)
             for byte in bytes.reversed() {
-                wire += [1, IPAddress.hex[Int(byte & 0x0F)], 1, IPAddress.hex[Int(byte >> 4)]]
+                wire.append(1)
+                wire.append(IPAddress.hex[Int(byte & 0x0F)])
+                wire.append(1)
+                wire.append(IPAddress.hex[Int(byte >> 4)])
             }
-            wire += IPAddress.ip6Arpa
+            wire.append(contentsOf: IPAddress.ip6Arpa)
         }
         return DNSName(validatedWire: wire)
     }
 
     static let hex = Array("0123456789abcdef".utf8)
+    /// An octet as a label in decimal, without a String: 1 to 3 digits.
+    private static func appendLabel(_ octet: UInt8, to wire: inout [UInt8]) {
+        wire.append(octet >= 100 ? 3 : octet >= 10 ? 2 : 1)
+        if octet >= 100 { wire.append(0x30 + octet / 100) }
+        if octet >= 10 { wire.append(0x30 + octet / 10 % 10) }
+        wire.append(0x30 + octet % 10)
+    }
+
     /// `in-addr.arpa.` and `ip6.arpa.` in wire form: the tails of every reverse name.
     public static let inAddrArpa: [UInt8] = [7] + Array("in-addr".utf8) + [4] + Array("arpa".utf8) + [0]
     public static let ip6Arpa: [UInt8] = [3] + Array("ip6".utf8) + [4] + Array("arpa".utf8) + [0]

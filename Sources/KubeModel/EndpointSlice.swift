@@ -19,6 +19,17 @@ public struct EndpointSlice: Hashable, Sendable {
         }
         private var first: String?
         private var more: [String] = []
+
+        /// `addresses.count`, without building the array.
+        public var addressCount: Int { first == nil ? 0 : 1 + more.count }
+
+        /// Calls `body` with each address in order, without building an array (the index reads
+        /// every endpoint's addresses at each derivation).
+        public func forEachAddress(_ body: (String) throws -> Void) rethrows {
+            guard let first else { return }
+            try body(first)
+            for a in more { try body(a) }
+        }
         /// `conditions.ready`; nil counts as ready (S4).
         public var ready: Bool?
         public var hostname: String?

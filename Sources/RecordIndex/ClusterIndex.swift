@@ -234,7 +234,7 @@ public struct ClusterIndex {
         switch object {
         case .endpointSlice(let slice):
             for endpoint in slice.endpoints where endpoint.podName != nil {
-                for text in endpoint.addresses {
+                endpoint.forEachAddress { text in
                     if let ip = IPAddress(text) { clientNamespaces.claim(ip, namespace: slice.namespace, sign: sign) }
                 }
             }
@@ -265,7 +265,7 @@ public struct ClusterIndex {
         dirtyPodAddresses = []
         if ptrsFromEmpty {
             let table = ptrs
-            table.eachRecordCount { key, records in refreshPTR(key, before: 0, after: records) }
+            table.eachGroupRecordCount { group in countNewPTRs(group) }
             ptrsFromEmpty = false
         } else {
             for (key, before) in dirtyPTRs { refreshPTR(key, before: before, after: ptrs.records(key)) }
@@ -319,7 +319,7 @@ public struct ClusterIndex {
         var output = ServiceOutput.empty
         var nodesPerZone: [BuiltNodes] = forward.map { _ in .empty }
         var serviceNames: [DNSName?] = forward.map { _ in nil }
-        var asked: [(ip: PTRTable.Key, hostname: String?)] = []
+        var asked: [(ip: PTRTable.Key, host: PTRContribution.Host)] = []
         if case .service(let svc)? = store.effective(.service, key), exposed(key.namespace) {
             let ready = rules.readyAddresses(slices(for: key, svc))
             output.names = forward.map { _ in [] }
@@ -330,7 +330,7 @@ public struct ClusterIndex {
                 output.names[i] = nodes.names.map(\.hash)
                 if i == 0 {
                     output.counted = true
-                    asked = rules.servicePTRs(svc, nodes: nodes, ready: ready).map { (PTRTable.Key($0.ip), $0.hostname) }
+                    asked = rules.servicePTRs(svc, nodes: nodes, ready: ready).map { (PTRTable.Key($0.ip), $0.host) }
                     for (k, _) in asked {
                         if k.v6 { output.ptrV6.append(k) } else { output.ptrV4.append(UInt32(k.low)) }
                     }
@@ -420,6 +420,25 @@ public struct ClusterIndex {
             reverse[i].countPTR(name, before: before, after: after)
         }
     }
+
+    /// `refreshPTR` for a first build, a group at a time: IPv4 addresses that differ only in
+    /// their last byte share their reverse name's parent, where the group is counted at once
+    /// (110,000 reverse names built and walked up one by one were a tenth of a first build).
+    mutating func countNewPTRs(_ group: [(key: PTRTable.Key, records: Int)]) {
+        guard let first = group.first, !first.key.v6 else {
+            for (key, records) in group { refreshPTR(key, before: 0, after: records) }
+            return
+        }
+        let parent = first.key.address.reverseName.parent
+        let names = group.reduce(0) { $0 + ($1.records > 0 ? 1 : 0) }
+        let records = group.reduce(0) { $0 + $1.records }
+        // A zone deeper than the group's parent has an address's own name as its apex (a CIDR
+        // narrower than /24 becomes a zone per address): nothing lies below it, and the PTR at
+        // its apex is not counted by `refreshPTR` either.
+        for i in reverse.indices where parent.isSubdomain(of: reverse[i].apex) {
+            reverse[i].countNewPTRs(below: parent, names: names, records: records)
+        }
+    }
 }
 
 extension ClusterIndex {
@@ -437,10 +456,10 @@ extension ClusterIndex {
 struct ZoneTree {
     let apex: DNSName
     private(set) var nodes = NodeMap()
-    private(set) var recordsByType: [RecordType: Int] = [:]
+    private var records = RecordCounts()
     /// Names in `PTRTable` below the apex.
     private(set) var ptrNames = 0
-    /// PTR records below the apex (`PTRTable`'s, counted apart from `recordsByType`: a first
+    /// PTR records below the apex (`PTRTable`'s, counted apart from `records`: a first
     /// build counts one per address).
     private var ptrRecords = 0
     /// Names with a node of their own below each empty non-terminal (reverse zones only).
@@ -484,18 +503,36 @@ struct ZoneTree {
         let existed = before > 0, exists = after > 0
         guard existed != exists else { return }
         ptrNames += exists ? 1 : -1
-        var p = name.parent
+        countChildren(of: name.parent, exists ? 1 : -1)
+    }
+
+    /// `countPTR` for `names` new names with `records` PTR records in all, every one a child of
+    /// `parent` (a first build's IPv4 group).
+    mutating func countNewPTRs(below parent: DNSName, names: Int, records: Int) {
+        ptrRecords += records
+        guard names > 0 else { return }
+        ptrNames += names
+        countChildren(of: parent, names)
+    }
+
+    /// `parent` gained (`delta` > 0) or lost children that exist: it and its ancestors are
+    /// made or removed as empty non-terminals as far up as that changes whether they exist.
+    private mutating func countChildren(of parent: DNSName, _ delta: Int) {
+        var p = parent
+        var delta = delta
         while p != apex && !p.isRoot {
             let key = HashedName(p)
-            let n = Self.add(exists ? 1 : -1, to: &entRefs[key, default: 0])
-            if exists {
-                guard n == 1 else { return }
+            let n = Self.add(delta, to: &entRefs[key, default: 0])
+            if delta > 0 {
+                guard n == delta else { return }
                 set(key, Node(name: p))
             } else {
                 guard n == 0 else { return }
                 entRefs[key] = nil
                 set(key, nil)
             }
+            // The parent's own parent gains or loses one child: the parent.
+            delta = delta > 0 ? 1 : -1
             p = p.parent
         }
     }
@@ -508,17 +545,40 @@ struct ZoneTree {
 
     private mutating func count(_ node: Node, _ sign: Int) {
         node.eachHeader { h in
-            let n = (recordsByType[h.type] ?? 0) + sign * h.records
-            recordsByType[h.type] = n == 0 ? nil : n
+            records.add(h.type, sign * h.records)
             return true
         }
     }
 
     func zone(kind: Zone.Kind, soa: ResourceRecord, ttl: UInt32, insecurePodNamespaces: Set<String>? = nil, synced: Bool,
               ptrs: PTRTable? = nil) -> Zone {
-        var recordsByType = recordsByType
+        var recordsByType = records.byType
         if ptrRecords != 0 { recordsByType[.ptr, default: 0] += ptrRecords }
         return Zone(apex: apex, kind: kind, soa: soa, nodes: nodes, insecurePodNamespaces: insecurePodNamespaces, ttl: ttl,
                     synced: synced, recordsByType: recordsByType, ptrs: ptrs, ptrNames: ptrNames)
+    }
+}
+
+/// Records by type, kept as nodes come and go: the types below 256 (every type the index
+/// writes) in a flat table, so counting a node's records costs no hash lookup (a first build
+/// counts 130,000 nodes).
+struct RecordCounts {
+    private var low = [Int](repeating: 0, count: 256)
+    private var other: [RecordType: Int] = [:]
+
+    mutating func add(_ type: RecordType, _ n: Int) {
+        if type.rawValue < 256 {
+            low[Int(type.rawValue)] += n
+        } else {
+            let total = (other[type] ?? 0) + n
+            other[type] = total == 0 ? nil : total
+        }
+    }
+
+    /// The types with records.
+    var byType: [RecordType: Int] {
+        var out = other
+        for (type, n) in low.enumerated() where n != 0 { out[RecordType(rawValue: UInt16(type))] = n }
+        return out
     }
 }

@@ -19,6 +19,16 @@ public enum EndpointName {
         return text
     }
 
+    /// `<dashed ip>.<suffix>`, without the dashed label as a String for an IPv4 address.
+    static func name(dashed ip: IPAddress, suffix: DNSName) throws -> DNSName {
+        guard case let .v4(a, b, c, d) = ip else { return try DNSName(labels: [dashed(ip)], suffix: suffix) }
+        let v4 = UInt32(a) << 24 | UInt32(b) << 16 | UInt32(c) << 8 | UInt32(d)
+        return try withUnsafeTemporaryAllocation(byteCount: 16, alignment: 1) { buffer in
+            let n = writeDashed(v4, into: buffer, at: 0)
+            return try DNSName(label: UnsafeRawBufferPointer(rebasing: buffer[0..<n]), suffix: suffix)
+        }
+    }
+
     /// Writes an IPv4 address's dashed name (`10-3-0-102`, at most 15 bytes) into `buffer` from
     /// `start`; returns where it ends. No closure: the query path's PTR writer calls it.
     static func writeDashed(_ v4: UInt32, into buffer: UnsafeMutableRawBufferPointer, at start: Int) -> Int {

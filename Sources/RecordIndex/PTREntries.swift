@@ -95,6 +95,11 @@ struct PTREntries: Sendable {
         }
     }
 
+    /// Calls `body` with each group and its entries.
+    func forEachGroup(_ body: (Group, [Entry]) -> Void) {
+        for (group, entries) in groups { body(group, entries) }
+    }
+
     /// Every address in the table, in no particular order.
     var keys: [Key] {
         var out: [Key] = []

@@ -149,8 +149,8 @@ public struct PTRTable: Sendable {
     func askers(_ key: Key) -> [Asker] { entries[key]?.all ?? [] }
 
     /// Replaces everything Service number `id` asks for: `old` are the addresses it asked for
-    /// before, `asks` what it asks for now (the endpoint's hostname, nil for a ClusterIP).
-    mutating func setAsks(of id: UInt32, service: ObjectName, old: [Key], asks: [(ip: Key, hostname: String?)]) {
+    /// before, `asks` what it asks for now, and under which name.
+    mutating func setAsks(of id: UInt32, service: ObjectName, old: [Key], asks: [(ip: Key, host: PTRContribution.Host)]) {
         for key in old { remove(key, askedBy: id) }
         guard !asks.isEmpty else {
             services[id] = nil
@@ -158,9 +158,17 @@ public struct PTRTable: Sendable {
         }
         var hostnames: [String] = []
         var numbers: [String: UInt32] = [:]
-        for (key, hostname) in asks {
+        for (key, name) in asks {
             let host: UInt32
-            if let hostname {
+            switch name {
+            case .clusterIP:
+                host = Asker.clusterIP
+            case .dashed where !key.v6:
+                host = Asker.dashed
+            case .dashed, .named:
+                // Kept as text: a hostname, or an IPv6 address's dashed name.
+                let hostname: String
+                if case .named(let h) = name { hostname = h } else { hostname = EndpointName.dashed(key.address) }
                 if !key.v6, hostname == EndpointName.dashed(key.address) {
                     host = Asker.dashed
                 } else if let n = numbers[hostname] {
@@ -170,8 +178,6 @@ public struct PTRTable: Sendable {
                     numbers[hostname] = host
                     hostnames.append(hostname)
                 }
-            } else {
-                host = Asker.clusterIP
             }
             add(key, Asker(service: id, host: host))
         }
@@ -215,9 +221,19 @@ public struct PTRTable: Sendable {
         return owners(key).count
     }
 
-    /// Calls `body` with every address and its PTR records, walking the table once.
-    func eachRecordCount(_ body: (Key, Int) -> Void) {
-        entries.forEach { key, askers in body(key, records(key, askers)) }
+    /// Calls `body` with every address and its PTR records, walking the table once, a group at
+    /// a time: the addresses that share all but their last byte (an IPv4 group shares its
+    /// reverse names' parent).
+    func eachGroupRecordCount(_ body: ([(key: Key, records: Int)]) -> Void) {
+        var group: [(key: Key, records: Int)] = []
+        entries.forEachGroup { prefix, members in
+            group.removeAll(keepingCapacity: true)
+            for entry in members {
+                let key = prefix.key(entry.last)
+                group.append((key, records(key, entry.askers)))
+            }
+            body(group)
+        }
     }
 
     /// A PTR's target: the Service's name for a ClusterIP, `<hostname>.<svc>` for an endpoint

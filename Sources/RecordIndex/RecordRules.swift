@@ -26,8 +26,16 @@ struct RecordRules {
     /// One ready address of a Service, with the name it is published under.
     struct ReadyAddress {
         var ip: IPAddress
-        var hostname: String
+        /// The endpoint's label; nil for the address with dashes (S5's default, most
+        /// endpoints), which is written when needed rather than kept as a String each.
+        var hostname: String?
         var ports: [EndpointSlice.Port]
+
+        /// `<hostname>.<svc>`.
+        func name(under svcName: DNSName) throws -> DNSName {
+            guard let hostname else { return try EndpointName.name(dashed: ip, suffix: svcName) }
+            return try DNSName(labels: [hostname], suffix: svcName)
+        }
     }
 
     /// The records one Service owns in one cluster zone: every name under `<svc>.<ns>.svc.<zone>`
@@ -77,10 +85,10 @@ struct RecordRules {
         case .externalName:
             return []
         case .clusterIP(let ips):
-            return ips.compactMap(IPAddress.init).map { PTRContribution(ip: $0, hostname: nil) }
-                + ready.map { PTRContribution(ip: $0.ip, hostname: $0.hostname) }
+            return ips.compactMap(IPAddress.init).map { PTRContribution(ip: $0, host: .clusterIP) }
+                + ready.map { PTRContribution(ip: $0.ip, host: $0.hostname.map { .named($0) } ?? .dashed) }
         case .headless:
-            return ready.map { PTRContribution(ip: $0.ip, hostname: $0.hostname) }
+            return ready.map { PTRContribution(ip: $0.ip, host: $0.hostname.map { .named($0) } ?? .dashed) }
         }
     }
 
@@ -122,31 +130,32 @@ struct RecordRules {
     func readyAddresses(_ slices: [EndpointSlice]) -> [ReadyAddress] {
         var out: [ReadyAddress] = []
         struct Seen: Hashable {
-            var hostname: String
+            var hostname: String?
             var ip: IPAddress
         }
         // A few addresses are compared with those kept so far, more through a set.
-        let total = slices.reduce(0) { n, slice in slice.endpoints.reduce(n) { $0 + $1.addresses.count } }
+        let total = slices.reduce(0) { n, slice in slice.endpoints.reduce(n) { $0 + $1.addressCount } }
         let scan = total <= NameIndex.scanLimit
         var seen = Set<Seen>()
         if !scan { seen.reserveCapacity(total) }
+        out.reserveCapacity(total)
         for slice in slices {
             let ports = slice.ports.filter { $0.port != nil }
             for ep in slice.endpoints where ep.isReady {
-                for text in ep.addresses {
-                    guard let ip = IPAddress(text), ip.isIPv4 == (slice.addressType == .ipv4) else { continue }
-                    let hostname: String
+                ep.forEachAddress { text in
+                    guard let ip = IPAddress(text), ip.isIPv4 == (slice.addressType == .ipv4) else { return }
+                    var hostname: String?
                     if let h = ep.hostname, !h.isEmpty {
                         hostname = h
                     } else if options.endpointPodNames, let pod = ep.podName, !pod.isEmpty, pod.utf8.count < 64 {
                         hostname = pod
-                    } else {
-                        hostname = EndpointName.dashed(ip)
                     }
+                    // A name spelled as the dashed address is that address's default name.
+                    if let h = hostname, h == EndpointName.dashed(ip) { hostname = nil }
                     if scan {
-                        guard !out.contains(where: { $0.ip == ip && $0.hostname == hostname }) else { continue }
+                        guard !out.contains(where: { $0.ip == ip && $0.hostname == hostname }) else { return }
                     } else {
-                        guard seen.insert(Seen(hostname: hostname, ip: ip)).inserted else { continue }
+                        guard seen.insert(Seen(hostname: hostname, ip: ip)).inserted else { return }
                     }
                     out.append(ReadyAddress(ip: ip, hostname: hostname, ports: ports))
                 }
@@ -161,7 +170,7 @@ struct RecordRules {
         // Positions in `targets`, which it mirrors name for name.
         var targets: [(DNSName, [ResourceRecord])] = []
         var index = NameIndex(capacity: ready.count)
-        let names = ready.map { r in (try? DNSName(labels: [r.hostname], suffix: svcName)).map(HashedName.init) }
+        let names = ready.map { r in (try? r.name(under: svcName)).map(HashedName.init) }
         for (r, epName) in zip(ready, names) {
             guard let epName else { continue }
             let rr = addressRecord(epName.name, r.ip)
@@ -257,5 +266,14 @@ struct RecordRules {
 /// at `<hostname>.<svc>` (an endpoint). `PTRTable` keeps who asks, not the names.
 struct PTRContribution: Hashable {
     var ip: IPAddress
-    var hostname: String?
+    var host: Host
+
+    enum Host: Hashable {
+        /// The Service's name.
+        case clusterIP
+        /// `<address with dashes>.<svc>` (S5).
+        case dashed
+        /// `<hostname>.<svc>`.
+        case named(String)
+    }
 }

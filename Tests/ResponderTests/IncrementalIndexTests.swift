@@ -35,6 +35,11 @@ import TestSupport
         o.reverseZones = [DNSName("in-addr.arpa")!, DNSName("10.in-addr.arpa")!, DNSName("ip6.arpa")!]
         o.nameserverAddresses = [IPAddress("10.96.0.10")!]
         list.append(("two domains, nested reverse zone", o))
+        // Reverse zones as CoreDNS writes a CIDR narrower than an octet: one zone per address,
+        // so an apex is an address's own name (10.0.0.1), below a /24's parent.
+        o = IndexOptions()
+        o.reverseZones = [DNSName("1.0.0.10.in-addr.arpa")!, DNSName("0.10.in-addr.arpa")!, DNSName("9.9.9.10.in-addr.arpa")!]
+        list.append(("reverse zones per address", o))
         return list
     }()
 
