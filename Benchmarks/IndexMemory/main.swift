@@ -1,8 +1,10 @@
 // Resident memory of the index for the scale benchmark's world (10,000 Services × 10 endpoints),
 // in parts: the objects, the store, the derived zones; then 100,000 endpoint nodes alone and
 // in a NodeMap, per entry. Resident set after malloc_trim, so fragmentation counts.
-// Usage: IndexMemoryBenchmark [SERVICES] [ENDPOINTS_PER_SERVICE] [--index-only]
-// (--index-only: skip the node measurements, e.g. under valgrind --tool=massif)
+// Usage: IndexMemoryBenchmark [SERVICES] [ENDPOINTS_PER_SERVICE] [--index-only] [--decode]
+// (--index-only: skip the node measurements, e.g. under valgrind --tool=massif;
+// --decode: only decode the world's EndpointSlices as list pages of 500 in the shape a real
+// API server writes them, through the calls a list page takes, for callgrind)
 import DNSWire
 import KubeModel
 import RecordIndex
@@ -20,6 +22,40 @@ func ip(_ n: Int) -> String { "10.\(96 + n / 65536 % 32).\(n / 256 % 256).\(n % 
 func podIP(_ n: Int) -> String { "10.\(128 + n / 65536 % 64).\(n / 256 % 256).\(n % 256)" }
 let services = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1])! : 10_000
 let per = CommandLine.arguments.count > 2 ? Int(CommandLine.arguments[2])! : 10
+if CommandLine.arguments.contains("--decode") {
+    // One EndpointSlice as kube-apiserver 1.30 lists it: the fields DNS never reads included
+    // (uid, ownerReferences, managedFields, topology), as in a real cluster.
+    func slice(_ i: Int) -> String {
+        let endpoints = (0..<per).map { e in
+            #"{"addresses":["\#(podIP(i * per + e))"],"conditions":{"ready":true,"serving":true,"terminating":false},"#
+                + #""nodeName":"node-\#(e % 50)","targetRef":{"kind":"Pod","namespace":"ns\#(i % 100)","name":"svc\#(i)-7d9f8c6b5-x\#(e)","#
+                + #""uid":"8c1f4a2e-0b7d-4c1e-9d3a-\#(100_000_000_000 + i * per + e)"},"zone":"zone-\#(e % 3)"}"#
+        }.joined(separator: ",")
+        return #"{"kind":"EndpointSlice","apiVersion":"discovery.k8s.io/v1","metadata":{"name":"svc\#(i)-x7k2p","generateName":"svc\#(i)-","#
+            + #""namespace":"ns\#(i % 100)","uid":"5d0c7b9e-3f1a-4e2b-8c6d-\#(100_000_000_000 + i)","resourceVersion":"\#(1000 + i)","generation":3,"#
+            + #""creationTimestamp":"2026-11-30T10:00:00Z","labels":{"endpointslice.kubernetes.io/managed-by":"endpointslice-controller.k8s.io","#
+            + #""kubernetes.io/service-name":"svc\#(i)","app":"svc\#(i)"},"annotations":{"endpoints.kubernetes.io/last-change-trigger-time":"2026-11-30T10:00:00Z"},"#
+            + #""ownerReferences":[{"apiVersion":"v1","kind":"Service","name":"svc\#(i)","uid":"1e2d3c4b-5a69-4788-9a0b-\#(100_000_000_000 + i)","#
+            + #""controller":true,"blockOwnerDeletion":true}],"managedFields":[{"manager":"kube-controller-manager","operation":"Update","#
+            + #""apiVersion":"discovery.k8s.io/v1","time":"2026-11-30T10:00:00Z","fieldsType":"FieldsV1","fieldsV1":{"f:addressType":{},"f:endpoints":{}}}]},"#
+            + #""addressType":"IPv4","endpoints":[\#(endpoints)],"ports":[{"name":"http","protocol":"TCP","port":80}]}"#
+    }
+    var pages: [[UInt8]] = []
+    for start in stride(from: 0, to: services, by: 500) {
+        let items = (start..<min(services, start + 500)).map(slice).joined(separator: ",")
+        pages.append(Array(#"{"kind":"EndpointSliceList","apiVersion":"discovery.k8s.io/v1","metadata":{"resourceVersion":"99999"},"items":[\#(items)]}"#.utf8))
+    }
+    let clock = ContinuousClock()
+    let t0 = clock.now
+    var count = 0
+    let rules = ObjectRules<JSONValue>(file: "endpointslices")
+    for page in pages {
+        let list = try JSONValue.parse(page)
+        for item in list["items"]?.items ?? [] { count += try rules.read(kind: "EndpointSlice", item)?.count ?? 0 }
+    }
+    print("decoded \(count) EndpointSlices (\(f(Double(pages.reduce(0) { $0 + $1.count }) / 1e6)) MB of JSON) in \(clock.now - t0)")
+    exit(0)
+}
 let base = heapMB()
 var objects: [ClusterObject] = []
 for n in 0..<100 { objects.append(.namespace(Namespace(name: "ns\(n)"))) }

@@ -138,7 +138,7 @@ public enum WatchCheck {
         case .failure(let e):
             throw CheckFailure("JSON that Foundation reads (\(f)) is rejected: \(e)")
         case .success(let v):
-            try require(agrees(v, f, key: nil), "JSON read here as \(v), by Foundation as \(f)")
+            try require(agrees(v, f, context: .other), "JSON read here as \(v), by Foundation as \(f)")
         }
     }
 
@@ -206,20 +206,25 @@ public enum WatchCheck {
     }
 
     /// Our value against Foundation's. Keys that repeat are left out (which copy wins is not
-    /// JSON's to say); under `metadata`, the keys the reader skips on purpose are absent here.
-    static func agrees(_ v: JSONValue, _ f: Any, key: String?) -> Bool {
+    /// JSON's to say); the keys the reader skips on purpose (`JSONValue.Context`) are absent here.
+    static func agrees(_ v: JSONValue, _ f: Any, context: JSONValue.Context) -> Bool {
         switch v {
         case .object(let members):
             guard let d = f as? [String: Any] else { return false }
             var counts: [String: Int] = [:]
             for m in members { counts[m.key, default: 0] += 1 }
             for m in members where counts[m.key] == 1 {
-                guard let fv = d[m.key], agrees(m.value, fv, key: m.key) else { return false }
+                let inner: JSONValue.Context
+                switch m.value {
+                case .object, .array: inner = JSONValue.Context(m.key)
+                default: inner = .other
+                }
+                guard let fv = d[m.key], agrees(m.value, fv, context: inner) else { return false }
             }
-            return d.keys.allSatisfy { counts[$0] != nil || (key == "metadata" && JSONValue.skipped.contains($0)) }
+            return d.keys.allSatisfy { counts[$0] != nil || context.skips($0) }
         case .array(let items):
             guard let a = f as? [Any], a.count == items.count else { return false }
-            return zip(items, a).allSatisfy { agrees($0, $1, key: nil) }
+            return zip(items, a).allSatisfy { agrees($0, $1, context: context) }
         case .string(let s):
             return (f as? String) == s
         case .number(let text):

@@ -1,7 +1,8 @@
 /// A JSON document as the Kubernetes API sends it (RFC 8259), read in one pass from bytes.
-/// Fields that DNS never reads and that dominate real objects (`managedFields`, `annotations`)
-/// are skipped without being materialised, so a list page costs what DNS keeps, not what the
-/// API server stores.
+/// Fields that DNS never reads and that dominate real objects (`managedFields`, `annotations`,
+/// owner references, uids, an endpoint's topology) are checked but skipped without being
+/// materialised (`JSONValue.skips`), so a list page costs what DNS keeps, not what the API
+/// server stores.
 public enum JSONValue: Sendable {
     case object([(key: String, value: JSONValue)])
     case array([JSONValue])
@@ -21,14 +22,58 @@ public enum JSONValue: Sendable {
         public var description: String { "JSON at byte \(offset): \(message)" }
     }
 
-    /// Keys of `metadata` whose values are skipped (elsewhere the same key is data, e.g. a label).
-    public static let skipped: Set<String> = ["managedFields", "annotations"]
+    /// Where an object or array is, for `skips`: the key of the member it is (for an array's
+    /// items, the array's key).
+    package enum Context {
+        case metadata, endpoints, targetRef, other
+
+        package init(_ key: String) {
+            // By length first: most keys are none of these, and most are not that long.
+            switch key.utf8.count {
+            case 8 where key == "metadata": self = .metadata
+            case 9 where key == "endpoints": self = .endpoints
+            case 9 where key == "targetRef": self = .targetRef
+            default: self = .other
+            }
+        }
+
+        /// True for a member DNS never reads: elsewhere the same key may be data, e.g. a label.
+        /// `ObjectRules` reads `metadata.name`, `namespace`, `labels`, `deletionTimestamp` and
+        /// `resourceVersion`, and of an endpoint `addresses`, `conditions`, `hostname` and
+        /// `targetRef.kind`/`name`.
+        package func skips(_ key: String) -> Bool {
+            switch self {
+            case .other:
+                return false
+            case .metadata:
+                // By length first: a metadata has a dozen keys, compared with nine each.
+                switch key.utf8.count {
+                case 3: return key == "uid"
+                case 8: return key == "selfLink"
+                case 10: return key == "generation" || key == "finalizers"
+                case 11: return key == "annotations"
+                case 12: return key == "generateName"
+                case 13: return key == "managedFields"
+                case 15: return key == "ownerReferences"
+                case 17: return key == "creationTimestamp"
+                default: return false
+                }
+            case .endpoints:
+                switch key {
+                case "nodeName", "zone", "hints", "deprecatedTopology": return true
+                default: return false
+                }
+            case .targetRef:
+                return key == "uid" || key == "resourceVersion"
+            }
+        }
+    }
 
     public static func parse(_ bytes: [UInt8]) throws(ParseError) -> JSONValue {
         try bytes.withUnsafeBufferPointer { (buffer) throws(ParseError) -> JSONValue in
             var p = JSONReader(bytes: buffer)
             p.skipSpace()
-            let value = try p.value(depth: 0, parent: nil)
+            let value = try p.value(depth: 0, context: .other)
             p.skipSpace()
             guard p.at == buffer.count else { throw ParseError(offset: p.at, message: "trailing bytes") }
             return value
@@ -61,26 +106,31 @@ struct JSONReader {
         at += 1
     }
 
-    /// `parent`: the key this value is the member of, if any.
-    mutating func value(depth: Int, parent: String?) throws(JSONValue.ParseError) -> JSONValue {
+    /// `context`: where the value is (`JSONValue.Context`).
+    mutating func value(depth: Int, context: JSONValue.Context) throws(JSONValue.ParseError) -> JSONValue {
         guard depth < Self.maxDepth else { throw fail("nested too deeply") }
         guard at < bytes.count else { throw fail("unexpected end") }
         switch bytes[at] {
         case UInt8(ascii: "{"):
             at += 1
-            var members: [(key: String, value: JSONValue)] = []
             skipSpace()
-            if at < bytes.count, bytes[at] == UInt8(ascii: "}") { at += 1; return .object(members) }
+            if at < bytes.count, bytes[at] == UInt8(ascii: "}") { at += 1; return .object([]) }
+            // Room for what most Kubernetes objects hold: one allocation, not one per doubling.
+            var members: [(key: String, value: JSONValue)] = []
+            members.reserveCapacity(8)
             while true {
                 skipSpace()
                 let key = try string()
                 skipSpace()
                 try expect(UInt8(ascii: ":"))
                 skipSpace()
-                if parent == "metadata" && JSONValue.skipped.contains(key) {
+                if context.skips(key) {
                     try skipValue(depth: depth + 1)
                 } else {
-                    members.append((key, try value(depth: depth + 1, parent: key)))
+                    // What is inside the value matters only when it is an object or an array.
+                    let inner = at < bytes.count && (bytes[at] == UInt8(ascii: "{") || bytes[at] == UInt8(ascii: "["))
+                        ? JSONValue.Context(key) : .other
+                    members.append((key, try value(depth: depth + 1, context: inner)))
                 }
                 skipSpace()
                 guard at < bytes.count else { throw fail("unterminated object") }
@@ -90,12 +140,14 @@ struct JSONReader {
             }
         case UInt8(ascii: "["):
             at += 1
-            var items: [JSONValue] = []
             skipSpace()
-            if at < bytes.count, bytes[at] == UInt8(ascii: "]") { at += 1; return .array(items) }
+            if at < bytes.count, bytes[at] == UInt8(ascii: "]") { at += 1; return .array([]) }
+            var items: [JSONValue] = []
+            items.reserveCapacity(4)
             while true {
                 skipSpace()
-                items.append(try value(depth: depth + 1, parent: nil))
+                // Items are read in the array's context: `endpoints[].nodeName`.
+                items.append(try value(depth: depth + 1, context: context))
                 skipSpace()
                 guard at < bytes.count else { throw fail("unterminated array") }
                 if bytes[at] == UInt8(ascii: ",") { at += 1; continue }
@@ -246,7 +298,7 @@ struct JSONReader {
         case UInt8(ascii: "\""):
             try skipString()
         default:
-            _ = try value(depth: depth, parent: nil)
+            _ = try value(depth: depth, context: .other)
         }
     }
 

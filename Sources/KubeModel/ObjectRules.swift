@@ -197,10 +197,13 @@ public struct ObjectRules<Node: ManifestNode> {
     /// RFC 1123 label as Kubernetes validates names: 1–63 of [a-z0-9-], alphanumeric at both ends.
     /// Service names may start with a digit (D17).
     public static func isDNSLabel(_ s: String) -> Bool {
-        let b = Array(s.utf8)
-        guard (1...63).contains(b.count) else { return false }
-        func alnum(_ c: UInt8) -> Bool { (c >= 0x61 && c <= 0x7A) || (c >= 0x30 && c <= 0x39) }
-        guard alnum(b.first!), alnum(b.last!) else { return false }
-        return b.allSatisfy { alnum($0) || $0 == 0x2D }
+        // Over the String's own bytes: no array per name (every object has two or three).
+        var s = s
+        return s.withUTF8 { b in
+            guard (1...63).contains(b.count) else { return false }
+            func alnum(_ c: UInt8) -> Bool { (c >= 0x61 && c <= 0x7A) || (c >= 0x30 && c <= 0x39) }
+            guard alnum(b[0]), alnum(b[b.count - 1]) else { return false }
+            return b.allSatisfy { alnum($0) || $0 == 0x2D }
+        }
     }
 }

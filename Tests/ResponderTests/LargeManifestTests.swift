@@ -72,8 +72,9 @@ import Testing
     }
 }
 
-/// The API's JSON: `metadata.managedFields` and `metadata.annotations` are skipped unread, and a
-/// key of the same name anywhere else is data like any other.
+/// The API's JSON: what DNS never reads (`metadata.managedFields`, `annotations`, owner
+/// references, an endpoint's topology) is skipped unread, and a key of the same name anywhere
+/// else is data like any other.
 @Suite struct JSONValueTests {
     @Test func skipsOnlyMetadataBulk() throws {
         let text = #"{"metadata":{"name":"s","namespace":"n","annotations":{"a":"b"},"managedFields":[{"x":1}]},"spec":{"selector":{"app":"x","annotations":"y"},"clusterIP":"10.96.0.1"}}"#
@@ -82,6 +83,26 @@ import Testing
         #expect(v["metadata"]?["managedFields"] == nil)
         #expect(v["metadata"]?["name"]?.text == "s")
         #expect(v["spec"]?["selector"]?["annotations"]?.text == "y")
+    }
+
+    /// An EndpointSlice as kube-apiserver lists it: owner references, uids, timestamps and an
+    /// endpoint's topology are skipped; what `ObjectRules` reads stays, and the slice decodes
+    /// as it would without them.
+    @Test func skipsWhatDNSNeverReadsOfARealSlice() throws {
+        let text = #"{"kind":"EndpointSlice","metadata":{"name":"web-x7k2p","generateName":"web-","namespace":"shop","uid":"5d0c","resourceVersion":"81","generation":3,"creationTimestamp":"2026-11-30T10:00:00Z","labels":{"kubernetes.io/service-name":"web","uid":"label"},"ownerReferences":[{"kind":"Service","name":"web","uid":"1e2d"}]},"addressType":"IPv4","endpoints":[{"addresses":["10.1.0.7"],"conditions":{"ready":true,"serving":true},"hostname":"web-0","nodeName":"node-1","zone":"z1","targetRef":{"kind":"Pod","namespace":"shop","name":"web-0","uid":"8c1f"}}],"ports":[{"name":"http","protocol":"TCP","port":80}]}"#
+        let v = try JSONValue.parse(Array(text.utf8))
+        for key in ["uid", "generateName", "generation", "creationTimestamp", "ownerReferences"] { #expect(v["metadata"]?[key] == nil) }
+        #expect(v["metadata"]?["resourceVersion"]?.text == "81")
+        #expect(v["metadata"]?["labels"]?["uid"]?.text == "label")
+        let endpoint = v["endpoints"]?.items?.first
+        #expect(endpoint?["nodeName"] == nil)
+        #expect(endpoint?["zone"] == nil)
+        #expect(endpoint?["targetRef"]?["uid"] == nil)
+        #expect(endpoint?["targetRef"]?["name"]?.text == "web-0")
+        let slices = try ObjectRules<JSONValue>(file: "endpointslices").read(kind: "EndpointSlice", v)
+        #expect(slices == [.endpointSlice(EndpointSlice(namespace: "shop", name: "web-x7k2p", serviceName: "web", addressType: .ipv4,
+            endpoints: [.init(addresses: ["10.1.0.7"], ready: true, hostname: "web-0", podName: "web-0")],
+            ports: [.init(name: "http", proto: "TCP", port: 80)]))])
     }
 
     @Test func malformedBodiesAreErrors() {
