@@ -46,14 +46,17 @@ if CommandLine.arguments.contains("--decode") {
         pages.append(Array(#"{"kind":"EndpointSliceList","apiVersion":"discovery.k8s.io/v1","metadata":{"resourceVersion":"99999"},"items":[\#(items)]}"#.utf8))
     }
     let clock = ContinuousClock()
+    let before = heapMB()
     let t0 = clock.now
-    var count = 0
+    var kept: [ClusterObject] = []
     let rules = ObjectRules<JSONValue>(file: "endpointslices")
     for page in pages {
         let list = try JSONValue.parse(page)
-        for item in list["items"]?.items ?? [] { count += try rules.read(kind: "EndpointSlice", item)?.count ?? 0 }
+        for item in list["items"]?.items ?? [] { kept += try rules.read(kind: "EndpointSlice", item) ?? [] }
     }
-    print("decoded \(count) EndpointSlices (\(f(Double(pages.reduce(0) { $0 + $1.count }) / 1e6)) MB of JSON) in \(clock.now - t0)")
+    let elapsed = clock.now - t0
+    print("decoded \(kept.count) EndpointSlices (\(f(Double(pages.reduce(0) { $0 + $1.count }) / 1e6)) MB of JSON) in \(elapsed); "
+        + "resident for the objects kept, the pages' trees freed: \(f(heapMB() - before)) MB")
     exit(0)
 }
 let base = heapMB()

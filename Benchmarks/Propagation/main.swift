@@ -13,6 +13,7 @@ import Synchronization
 //    throughout, time until an edit made during the relist shows;
 //  - the same world as a `kubectl get -o yaml` dump served with --zones: time until served.
 // Usage: PropagationBenchmark [SERVICES] [ENDPOINTS_PER_SERVICE] [EDITS] [CHURN_SECONDS]
+// (BENCH_LOG_LEVEL=info: the server logs at that level instead of warning)
 
 let args = CommandLine.arguments
 let services = args.count > 1 ? Int(args[1])! : 10_000

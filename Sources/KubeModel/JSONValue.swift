@@ -115,9 +115,10 @@ struct JSONReader {
             at += 1
             skipSpace()
             if at < bytes.count, bytes[at] == UInt8(ascii: "}") { at += 1; return .object([]) }
-            // Room for what most Kubernetes objects hold: one allocation, not one per doubling.
+            // Room for what most Kubernetes objects hold after skipping: one allocation, not
+            // one per doubling.
             var members: [(key: String, value: JSONValue)] = []
-            members.reserveCapacity(8)
+            members.reserveCapacity(4)
             while true {
                 skipSpace()
                 let key = try string()
@@ -143,7 +144,7 @@ struct JSONReader {
             skipSpace()
             if at < bytes.count, bytes[at] == UInt8(ascii: "]") { at += 1; return .array([]) }
             var items: [JSONValue] = []
-            items.reserveCapacity(4)
+            items.reserveCapacity(2)
             while true {
                 skipSpace()
                 // Items are read in the array's context: `endpoints[].nodeName`.
